@@ -1,0 +1,1 @@
+"""Everything that does I/O: CLI, files, GPU, processes, HTTP."""

@@ -1,0 +1,42 @@
+"""What every sub-command needs: the settings from global options, and the wired app."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from gpumod.bootstrap import App
+    from gpumod.commands.bus import Origin
+
+
+@dataclass
+class Settings:
+    db_path: Path | None
+
+
+def app_of(ctx: typer.Context) -> App:
+    from gpumod.bootstrap import bootstrap
+
+    settings: Settings = ctx.find_root().obj
+    return bootstrap(settings.db_path)
+
+
+def cli_origin() -> Origin:
+    from gpumod.commands.bus import Origin
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Origin(actor=f"cli:{user}")
+
+
+def emit_json(value: object) -> None:
+    import orjson
+
+    typer.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())

@@ -1,0 +1,60 @@
+"""The `gpumod` command: global options, sub-command groups, and how errors end a run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gpumod.adapters.cli import config_cmds, history_cmd, log_cmds, replay_cmd
+from gpumod.adapters.cli.context import Settings
+
+app = typer.Typer(
+    help="gpumod: run inference services that share one GPU, with every change recorded.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+service_app = typer.Typer(help="Register, inspect and remove services (presets).",
+                          no_args_is_help=True)
+mode_app = typer.Typer(help="Define, inspect and remove modes.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check the log's integrity.", no_args_is_help=True)
+events_app = typer.Typer(help="Export and import the event log.", no_args_is_help=True)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", envvar="GPUMOD_DB", help="SQLite file of the event log "
+                     "[default: ~/.config/gpumod/gpumod.db]"),
+    ] = None,
+) -> None:
+    ctx.obj = Settings(db_path=db)
+
+
+config_cmds.register(app, service_app, mode_app)
+history_cmd.register(app)
+replay_cmd.register(app)
+log_cmds.register(audit_app, events_app)
+app.add_typer(service_app, name="service")
+app.add_typer(mode_app, name="mode")
+app.add_typer(audit_app, name="audit")
+app.add_typer(events_app, name="events")
+
+
+def run() -> None:
+    """Entry point: a refused command or bad input ends with a message and a non-zero exit."""
+    from gpumod.adapters.cli.errors import explain
+
+    try:
+        app()
+    except Exception as exc:
+        message = explain(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""Commands: validated against projections, then recorded as events."""

@@ -1,0 +1,102 @@
+"""What a service (preset) and a mode are: the YAML format of existing gpumod installs.
+
+Unknown fields are errors, so a typo never silently drops a setting. Definitions are stored in
+events exactly as written (`as_stored`), so nothing the user wrote is lost and nothing is invented.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+ID_RULE = "lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64"
+
+
+class Driver(StrEnum):
+    VLLM = "vllm"
+    LLAMACPP = "llamacpp"
+    MISTRALRS = "mistralrs"
+    FASTAPI = "fastapi"
+    DOCKER = "docker"
+
+
+class SleepMode(StrEnum):
+    NONE = "none"
+    L1 = "l1"
+    L2 = "l2"
+    ROUTER = "router"
+
+
+def check_id(value: str) -> str:
+    if not ID_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a valid id ({ID_RULE})")
+    return value
+
+
+class ServiceDefinition(BaseModel):
+    """A service preset, e.g. `presets/llm/qwen3-coder.yaml`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name: str
+    driver: Driver
+    port: int | None = Field(default=None, ge=1, le=65535)
+    vram_mb: int = Field(ge=0)
+    context_size: int | None = Field(default=None, ge=1)
+    kv_cache_per_1k: int | None = Field(default=None, ge=0)
+    model_id: str | None = None
+    model_path: str | None = None
+    health_endpoint: str = "/health"
+    startup_timeout: int = Field(default=120, ge=1)
+    supports_sleep: bool = False
+    sleep_mode: SleepMode = SleepMode.NONE
+    depends_on: list[str] = []
+    unit_template: str | None = None
+    unit_vars: dict[str, Any] = {}
+
+    _check_id = field_validator("id")(check_id)
+
+    @field_validator("health_endpoint")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must be a URL path starting with '/'")
+        return value
+
+    def as_stored(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class ModeDefinition(BaseModel):
+    """A mode, e.g. `modes/code.yaml`: a named set of services that run together."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name: str
+    description: str | None = None
+    services: list[str] = []
+    total_vram_mb: int | None = Field(default=None, ge=0)
+
+    _check_id = field_validator("id")(check_id)
+
+    def as_stored(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Fields set or changed in `new`, and fields present in `old` but gone from `new`."""
+    changed = {key: value for key, value in new.items() if old.get(key, object()) != value}
+    removed = sorted(key for key in old if key not in new)
+    return changed, removed
+
+
+def patch(old: dict[str, Any], changed: dict[str, Any], removed: list[str]) -> dict[str, Any]:
+    result = {key: value for key, value in old.items() if key not in removed}
+    result.update(changed)
+    return result

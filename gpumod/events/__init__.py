@@ -1,0 +1,1 @@
+"""Event types, the append-only log, its hash chain and upcasting."""

@@ -1,0 +1,82 @@
+"""Opening the SQLite file: durability settings and transactions that take the write lock early.
+
+See docs/adr/0002-durability.md: WAL with synchronous=FULL, so an append reported as done
+survives a power loss, and BEGIN IMMEDIATE for writes, so positions are assigned under the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+from gpumod.events.schema import APPEND_ONLY_TRIGGERS, SCHEMA_VERSION, metadata, store_info
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def open_engine(path: Path) -> Engine:
+    """An engine on `path`, creating the file, its folder and the schema when missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # NullPool: a CLI process opens one connection; pooling only keeps file handles around.
+    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
+    _create_schema(engine)
+    return engine
+
+
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let us issue BEGIN ourselves (the sqlite3 module's implicit BEGIN is DEFERRED).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def _on_begin(conn: Connection) -> None:
+    mode = conn.get_execution_options().get("begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A transaction holding SQLite's write lock from its first statement."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(begin="IMMEDIATE")
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read transaction: one consistent view of the log for all its statements."""
+    with engine.connect() as conn, conn.begin():
+        yield conn
+
+
+def _create_schema(engine: Engine) -> None:
+    if _schema_present(engine):
+        return
+    with writing(engine) as conn:
+        metadata.create_all(conn)
+        for trigger in APPEND_ONLY_TRIGGERS:
+            conn.exec_driver_sql(trigger)
+        found = conn.execute(store_info.select().where(store_info.c.key == "schema_version"))
+        if found.first() is None:
+            version = str(SCHEMA_VERSION)
+            conn.execute(store_info.insert().values(key="schema_version", value=version))
+
+
+def _schema_present(engine: Engine) -> bool:
+    with reading(engine) as conn:
+        found = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type='trigger' AND name='events_no_delete'"
+        )
+        return found.first() is not None

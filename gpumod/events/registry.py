@@ -1,0 +1,68 @@
+"""Event types by their stored name, and the upcasters that bring old shapes up to date."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from gpumod.events.base import Event
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+E = TypeVar("E", bound=type[Event])
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+# (type name, schema version it reads) -> function returning the next version's data.
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+class UnknownEventType(KeyError):
+    """The log holds an event type this gpumod does not know (written by a newer one?)."""
+
+
+def registered(cls: E) -> E:
+    """Class decorator: make an event type loadable by its stable name."""
+    name = cls.type_name
+    if name in EVENT_TYPES and EVENT_TYPES[name] is not cls:
+        raise ValueError(f"event type name {name!r} registered twice")
+    EVENT_TYPES[name] = cls
+    return cls
+
+
+def upcaster(type_name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    """Decorator: register how data of `from_version` becomes `from_version + 1`."""
+
+    def register(fn: Upcaster) -> Upcaster:
+        UPCASTERS[(type_name, from_version)] = fn
+        return fn
+
+    return register
+
+
+def upcast(type_name: str, version: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Bring stored data up to the current schema version of its type."""
+    current = event_class(type_name).schema_version
+    while version < current:
+        data = UPCASTERS[(type_name, version)](data)
+        version += 1
+    return data
+
+
+def event_class(type_name: str) -> type[Event]:
+    _load_catalogue()
+    try:
+        return EVENT_TYPES[type_name]
+    except KeyError:
+        raise UnknownEventType(type_name) from None
+
+
+def decode(type_name: str, version: int, data: dict[str, Any]) -> Event:
+    """A stored event's data as its typed, current-version event."""
+    cls = EVENT_TYPES.get(type_name) or event_class(type_name)
+    if version != cls.schema_version:
+        data = upcast(type_name, version, data)
+    return cls.__pydantic_validator__.validate_python(data)  # type: ignore[no-any-return]
+
+
+def _load_catalogue() -> None:
+    if not EVENT_TYPES:
+        import gpumod.events.catalogue  # noqa: F401  (registers every type on import)

@@ -1,0 +1,1 @@
+"""Pure folds from events to the read models the CLI and MCP show."""

@@ -1,0 +1,63 @@
+"""The one fold: each recorded event, decoded to its current type, goes to its projection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from gpumod.events import catalogue as ev
+from gpumod.events.base import Event, RecordedEvent
+from gpumod.events.registry import UnknownEventType, decode
+from gpumod.projections.configuration import apply_config
+from gpumod.projections.service_state import TRANSITIONS, apply_lifecycle
+from gpumod.projections.state import Anomaly, State
+from gpumod.projections.switches import add_step, apply_switch
+from gpumod.projections.vram_ledger import apply_vram
+
+Applier = Callable[[State, Event, RecordedEvent], None]
+
+
+CONFIG: tuple[type[Event], ...] = (
+    ev.StoreInitialized, ev.ServiceRegistered, ev.ServiceDefinitionChanged, ev.ServiceRemoved,
+    ev.ModeDefined, ev.ModeDefinitionChanged, ev.ModeRemoved, ev.SettingChanged)
+VRAM: tuple[type[Event], ...] = (
+    ev.GpuDetected, ev.VramObserved, ev.ServiceVramMeasured, ev.VramReleased,
+    ev.VramReleaseTimedOut, ev.OomDetected)
+SWITCH: tuple[type[Event], ...] = (
+    ev.ModeSwitchRequested, ev.ModeSwitchCompleted, ev.ModeSwitchFailed,
+    ev.ModeSwitchRolledBack, ev.ModeSwitchInterrupted)
+
+
+def _table() -> dict[str, Applier]:
+    table: dict[str, Applier] = {name: apply_lifecycle for name in TRANSITIONS}
+    table["ServiceStateReconciled"] = apply_lifecycle
+    for group, applier in ((CONFIG, apply_config), (VRAM, apply_vram), (SWITCH, apply_switch)):
+        table.update({cls.type_name: applier for cls in group})
+    return table
+
+
+APPLIERS = _table()
+
+
+def apply(state: State, rec: RecordedEvent) -> State:
+    """Fold one event into `state` (mutated in place, and returned, for chaining)."""
+    state.position = rec.position
+    state.versions[rec.stream] = rec.version
+    try:
+        event = decode(rec.type, rec.schema_version, rec.data)
+    except UnknownEventType:
+        state.anomalies.append(Anomaly(rec.position, rec.stream, rec.type,
+                                       "event type unknown to this gpumod (newer log?)"))
+        return state
+    if state.open_correlations:
+        add_step(state, rec)
+    applier = APPLIERS.get(rec.type)
+    if applier is not None:
+        applier(state, event, rec)
+    return state
+
+
+def fold(events: Iterable[RecordedEvent], state: State | None = None) -> State:
+    state = state if state is not None else State()
+    for rec in events:
+        apply(state, rec)
+    return state

@@ -1,0 +1,56 @@
+"""Mode switches: the active mode, the switch in progress, and each switch's timeline of steps.
+
+Every event sharing a switch's correlation id (stops, starts, VRAM waits in other streams)
+becomes a step of that switch's timeline.
+"""
+
+from __future__ import annotations
+
+from gpumod.events import catalogue as ev
+from gpumod.events.base import Event, RecordedEvent
+from gpumod.projections.state import State, Step, SwitchTimeline
+
+ENDINGS = {"ModeSwitchCompleted": "completed", "ModeSwitchFailed": "failed",
+           "ModeSwitchInterrupted": "interrupted"}
+
+
+def apply_switch(state: State, event: Event, rec: RecordedEvent) -> None:
+    match event:
+        case ev.ModeSwitchRequested(switch_id=sid, from_mode=old, to_mode=new):
+            state.switches[sid] = SwitchTimeline(sid, rec.correlation_id, old, new,
+                                                 started_at=rec.recorded_at)
+            state.switch_in_progress = sid
+            if rec.correlation_id:
+                state.open_correlations[rec.correlation_id] = sid
+            add_step(state, rec)
+        case ev.ModeSwitchCompleted(switch_id=sid, to_mode=mode):
+            _end(state, sid, rec, None)
+            state.active_mode = mode
+        case ev.ModeSwitchFailed(switch_id=sid, reason=reason):
+            _end(state, sid, rec, reason)
+            state.active_mode = None
+        case ev.ModeSwitchRolledBack(switch_id=sid, restored_mode=mode):
+            state.active_mode = mode
+            if (timeline := state.switches.get(sid)) is not None:
+                timeline.status = "rolled_back"
+        case ev.ModeSwitchInterrupted(switch_id=sid, resolved_mode=mode):
+            _end(state, sid, rec, "gpumod stopped during the switch")
+            state.active_mode = mode
+
+
+def add_step(state: State, rec: RecordedEvent) -> None:
+    """Attach any event of an open switch's correlation to its timeline."""
+    sid = state.open_correlations.get(rec.correlation_id or "")
+    if sid is not None and (timeline := state.switches.get(sid)) is not None:
+        timeline.steps.append(Step(rec.position, rec.recorded_at, rec.type, rec.stream, rec.data))
+
+
+def _end(state: State, sid: str, rec: RecordedEvent, reason: str | None) -> None:
+    timeline = state.switches.get(sid)
+    if timeline is None:
+        return
+    timeline.status, timeline.ended_at, timeline.reason = ENDINGS[rec.type], rec.recorded_at, reason
+    if state.switch_in_progress == sid:
+        state.switch_in_progress = None
+    if timeline.correlation_id:
+        state.open_correlations.pop(timeline.correlation_id, None)
