@@ -100,3 +100,8 @@ def patch(old: dict[str, Any], changed: dict[str, Any], removed: list[str]) -> d
     result = {key: value for key, value in old.items() if key not in removed}
     result.update(changed)
     return result
+
+
+def previous(old: dict[str, Any], changed: dict[str, Any], removed: list[str]) -> dict[str, Any]:
+    """The old values of what a diff touches, so history can show 'from -> to'."""
+    return {key: old[key] for key in [*changed, *removed] if key in old}

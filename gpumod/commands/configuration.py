@@ -14,7 +14,7 @@ from gpumod.commands.messages import (
     RemoveService,
     ServiceFile,
 )
-from gpumod.definitions import diff
+from gpumod.definitions import diff, previous
 from gpumod.events import catalogue as ev
 from gpumod.events.base import Event
 from gpumod.projections.service_state import LIVE
@@ -76,6 +76,7 @@ def _service_events(file: ServiceFile, state: State) -> list[Event]:
     if not changed and not removed:
         return []
     return [ev.ServiceDefinitionChanged(service_id=sid, changed=changed, removed=removed,
+                                        previous=previous(view.definition, changed, removed),
                                         source=file.source)]
 
 
@@ -89,6 +90,7 @@ def _mode_events(file: ModeFile, state: State) -> list[Event]:
     if not changed and not removed:
         return []
     return [ev.ModeDefinitionChanged(mode_id=mid, changed=changed, removed=removed,
+                                     previous=previous(mode.definition, changed, removed),
                                      source=file.source)]
 
 

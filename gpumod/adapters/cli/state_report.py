@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from gpumod.adapters.cli.render import table
-from gpumod.projections.state import State
+from gpumod.projections.state import State, SwitchTimeline
 
 
 def as_dict(state: State) -> dict[str, Any]:
@@ -20,8 +20,16 @@ def as_dict(state: State) -> dict[str, Any]:
                      for sid, v in sorted(state.services.items())},
         "modes": {mid: m.definition for mid, m in sorted(state.modes.items())},
         "vram": dataclasses.asdict(state.vram),
+        "switches": {sid: _switch(t) for sid, t in state.switches.items()},
         "anomalies": [dataclasses.asdict(a) for a in state.anomalies],
     }
+
+
+def _switch(timeline: SwitchTimeline) -> dict[str, Any]:
+    summary = dataclasses.asdict(timeline)
+    summary["steps"] = [{"position": s.position, "at": s.at, "type": s.type, "stream": s.stream}
+                        for s in timeline.steps]
+    return summary
 
 
 def as_text(report: dict[str, Any]) -> str:

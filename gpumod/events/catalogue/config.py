@@ -38,6 +38,7 @@ class ServiceDefinitionChanged(_ServiceEvent):
     type_name: ClassVar[str] = "ServiceDefinitionChanged"
     changed: dict[str, Any]
     removed: list[str] = []
+    previous: dict[str, Any] = {}  # old values of the changed and removed fields
     source: str | None = None
 
 
@@ -58,6 +59,7 @@ class ModeDefinitionChanged(_ModeEvent):
     type_name: ClassVar[str] = "ModeDefinitionChanged"
     changed: dict[str, Any]
     removed: list[str] = []
+    previous: dict[str, Any] = {}
     source: str | None = None
 
 

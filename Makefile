@@ -1,0 +1,31 @@
+# Everything runs from a virtualenv in .venv, made on first use from pyproject.toml.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: setup tour test lint bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+setup: $(STAMP)
+
+tour: setup  ## gpumod's main job, on a throwaway log
+	bash scripts/tour.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy gpumod tests scripts benchmarks
+	$(PY) scripts/check_licences.py
+
+test: lint  ## the whole suite: lint, types, licences, tests
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) benchmarks/bench_log.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
