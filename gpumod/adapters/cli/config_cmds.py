@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gpumod.adapters.cli.context import app_of, cli_origin, emit_json
 from gpumod.adapters.cli.render import table
-from gpumod.events.base import RecordedEvent
+
+if TYPE_CHECKING:
+    from gpumod.events.base import RecordedEvent
 
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 

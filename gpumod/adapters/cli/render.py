@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gpumod.events.base import RecordedEvent
+if TYPE_CHECKING:
+    from gpumod.events.base import RecordedEvent
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -1,0 +1,1 @@
+"""One driver per kind of inference server, each behind the `Driver` protocol."""

@@ -1,0 +1,1 @@
+"""GPU adapters: NVML on a real NVIDIA GPU, a simulated GPU everywhere else."""
