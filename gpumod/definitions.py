@@ -32,7 +32,7 @@ class SleepMode(StrEnum):
 
 
 def check_id(value: str) -> str:
-    if not ID_PATTERN.match(value):
+    if not ID_PATTERN.fullmatch(value):  # fullmatch: `$` alone lets "id\n" through
         raise ValueError(f"{value!r} is not a valid id ({ID_RULE})")
     return value
 

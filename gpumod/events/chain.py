@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import Engine
 
@@ -15,6 +16,17 @@ RawRow = tuple[int, str, int, str, str, int, str, str, str, str]
 RAW_QUERY = (
     "SELECT position, stream, version, event_id, type, schema_version, data, metadata, "
     "recorded_at, hash FROM events ORDER BY position"
+)
+# What verify_store reads: every column's stored bytes and storage class, so that a byte changed
+# outside gpumod (invalid UTF-8, text rewritten as a blob) is reported at its position.
+_TYPES = ("integer", "text", "integer", "text", "text", "integer", "text", "text", "text", "text")
+_COLUMNS = ("position", "stream", "version", "event_id", "type", "schema_version", "data",
+            "metadata", "recorded_at", "hash")
+STORED_QUERY = (
+    "SELECT " + ", ".join(f"CAST({c} AS BLOB)" if t == "text" else c
+                          for c, t in zip(_COLUMNS, _TYPES, strict=True))
+    + ", " + " || ',' || ".join(f"typeof({c})" for c in _COLUMNS)
+    + " FROM events ORDER BY position"
 )
 
 
@@ -42,4 +54,17 @@ def verify_rows(rows: Iterable[RawRow]) -> Verified:
 
 def verify_store(engine: Engine) -> Verified:
     with reading(engine) as conn:
-        return verify_rows(conn.exec_driver_sql(RAW_QUERY))
+        return verify_rows(_as_stored(conn.exec_driver_sql(STORED_QUERY)))
+
+
+def _as_stored(rows: Iterable[Any]) -> Iterator[RawRow]:
+    for *values, types in rows:
+        position: int = values[0]
+        if tuple(types.split(",")) != _TYPES:
+            raise ChainBroken(position, f"a column's storage class was changed ({types})")
+        try:
+            decoded = [v.decode() if isinstance(v, bytes) else v for v in values]
+        except UnicodeDecodeError:
+            raise ChainBroken(position, "a text column holds bytes that are not UTF-8 "
+                              "(changed outside gpumod)") from None
+        yield cast(RawRow, tuple(decoded))

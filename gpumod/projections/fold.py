@@ -8,7 +8,7 @@ from gpumod.events import catalogue as ev
 from gpumod.events.base import Event, RecordedEvent
 from gpumod.events.registry import UnknownEventType, decode
 from gpumod.projections.configuration import apply_config
-from gpumod.projections.service_state import TRANSITIONS, apply_lifecycle
+from gpumod.projections.service_state import TRANSITIONS, apply_launched, apply_lifecycle
 from gpumod.projections.state import Anomaly, State
 from gpumod.projections.switches import add_step, apply_switch
 from gpumod.projections.vram_ledger import apply_vram
@@ -30,6 +30,7 @@ SWITCH: tuple[type[Event], ...] = (
 def _table() -> dict[str, Applier]:
     table: dict[str, Applier] = {name: apply_lifecycle for name in TRANSITIONS}
     table["ServiceStateReconciled"] = apply_lifecycle
+    table["ServiceProcessLaunched"] = apply_launched
     for group, applier in ((CONFIG, apply_config), (VRAM, apply_vram), (SWITCH, apply_switch)):
         table.update({cls.type_name: applier for cls in group})
     return table

@@ -74,6 +74,14 @@ def apply_lifecycle(state: State, event: Event, rec: RecordedEvent) -> None:
         state.vram.reservations[view.id] = getattr(event, "vram_needed_mb")  # noqa: B009
 
 
+def apply_launched(state: State, event: Event, rec: RecordedEvent) -> None:
+    view = state.services.get(rec.data["service_id"])
+    if view is None or view.state != "STARTING":
+        _flag(state, rec, "process launched for a service that is not STARTING")
+        return
+    view.pid = rec.data.get("pid")
+
+
 def _refusal(current: str, event_type: str) -> TransitionRefused:
     try:
         check_transition(current, event_type)

@@ -29,6 +29,16 @@ class ServiceStarting(_Lifecycle):
 
 
 @registered
+class ServiceProcessLaunched(_Lifecycle):
+    """The backend started the process: recorded after the launch, so the log knows its pid."""
+
+    type_name: ClassVar[str] = "ServiceProcessLaunched"
+    backend: str
+    pid: int | None = None
+    unit: str | None = None
+
+
+@registered
 class ServiceBecameHealthy(_Lifecycle):
     type_name: ClassVar[str] = "ServiceBecameHealthy"
     elapsed_ms: int

@@ -1,0 +1,36 @@
+"""The machine a saga acts on, as small protocols: real adapters in use, fakes in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from gpumod.adapters.drivers.base import Driver
+from gpumod.adapters.gpu.base import Gpu, GpuSnapshot
+from gpumod.adapters.process.base import LaunchSpec, ProcessBackend
+
+
+class ActionFailed(RuntimeError):
+    """A step on the machine failed; the failure is already recorded as an event."""
+
+
+@dataclass
+class Machine:
+    gpu: Gpu
+    backend: ProcessBackend
+    driver_for: Callable[[str], Driver]
+    launch_spec: Callable[[dict[str, Any]], LaunchSpec]
+    port_in_use: Callable[[int], bool]
+    pids_of: Callable[[int], set[int]]  # a process and its descendants
+    lock: Callable[[], AbstractContextManager[None]]  # one GPU-changing operation at a time
+    monotonic: Callable[[], float]
+    sleep: Callable[[float], None]
+
+    def held_mb(self, snapshot: GpuSnapshot, pid: int | None) -> int:
+        """VRAM held by the process tree of `pid` in one GPU reading."""
+        if pid is None:
+            return 0
+        pids = self.pids_of(pid)
+        return sum(p.used_mb for p in snapshot.processes if p.pid in pids)
