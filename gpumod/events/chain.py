@@ -25,7 +25,7 @@ _COLUMNS = ("position", "stream", "version", "event_id", "type", "schema_version
 STORED_QUERY = (
     "SELECT " + ", ".join(f"CAST({c} AS BLOB)" if t == "text" else c
                           for c, t in zip(_COLUMNS, _TYPES, strict=True))
-    + ", " + " || ',' || ".join(f"typeof({c})" for c in _COLUMNS)
+    + ", actor, correlation_id, " + " || ',' || ".join(f"typeof({c})" for c in _COLUMNS)
     + " FROM events ORDER BY position"
 )
 
@@ -58,7 +58,7 @@ def verify_store(engine: Engine) -> Verified:
 
 
 def _as_stored(rows: Iterable[Any]) -> Iterator[RawRow]:
-    for *values, types in rows:
+    for *values, actor, correlation_id, types in rows:
         position: int = values[0]
         if tuple(types.split(",")) != _TYPES:
             raise ChainBroken(position, f"a column's storage class was changed ({types})")
@@ -67,4 +67,18 @@ def _as_stored(rows: Iterable[Any]) -> Iterator[RawRow]:
         except UnicodeDecodeError:
             raise ChainBroken(position, "a text column holds bytes that are not UTF-8 "
                               "(changed outside gpumod)") from None
+        _check_index_copies(position, decoded[7], actor, correlation_id)
         yield cast(RawRow, tuple(decoded))
+
+
+def _check_index_copies(position: int, metadata: str, actor: Any, correlation_id: Any) -> None:
+    """The indexed copies of metadata fields are not hashed: they must equal what is."""
+    try:
+        meta = codec.loads(metadata)
+    except ValueError:
+        return  # the hash check reports a damaged metadata text
+    if not isinstance(meta, dict):
+        return
+    if (meta.get("actor"), meta.get("correlation_id")) != (actor, correlation_id):
+        raise ChainBroken(position, "the indexed actor/correlation_id columns differ from the "
+                          "event's hashed metadata (changed outside gpumod)")

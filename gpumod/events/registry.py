@@ -19,6 +19,10 @@ class UnknownEventType(KeyError):
     """The log holds an event type this gpumod does not know (written by a newer one?)."""
 
 
+class UnknownSchemaVersion(ValueError):
+    """An event of a known type but a schema version this gpumod cannot bring up to date."""
+
+
 def registered(cls: E) -> E:
     """Class decorator: make an event type loadable by its stable name."""
     name = cls.type_name
@@ -41,6 +45,9 @@ def upcaster(type_name: str, from_version: int) -> Callable[[Upcaster], Upcaster
 def upcast(type_name: str, version: int, data: dict[str, Any]) -> dict[str, Any]:
     """Bring stored data up to the current schema version of its type."""
     current = event_class(type_name).schema_version
+    if version > current or (version < current and (type_name, version) not in UPCASTERS):
+        raise UnknownSchemaVersion(f"{type_name} schema version {version} (this gpumod reads "
+                                   f"up to {current})")
     while version < current:
         data = UPCASTERS[(type_name, version)](data)
         version += 1

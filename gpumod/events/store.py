@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, Select, func, select
 
 from gpumod.events import codec
 from gpumod.events.base import NewEvent, RecordedEvent
@@ -21,6 +21,11 @@ COLUMNS = (
     table.c.position, table.c.stream, table.c.version, table.c.event_id, table.c.type,
     table.c.schema_version, table.c.data, table.c.metadata, table.c.recorded_at, table.c.hash,
 )
+
+# Inserts go straight to the driver's executemany: SQLAlchemy's per-row parameter processing
+# cost more than SQLite's insert of a 100-event batch.
+_NAMES = tuple(column.name for column in table.columns)
+_INSERT = f"INSERT INTO events ({', '.join(_NAMES)}) VALUES ({', '.join('?' * len(_NAMES))})"
 
 
 class EventStore:
@@ -37,13 +42,19 @@ class EventStore:
         self, batch: Sequence[NewEvent], expected: Mapping[str, int] | None = None
     ) -> list[RecordedEvent]:
         """Record `batch` atomically, or nothing. A retried batch returns what was recorded."""
+        if not batch:
+            return []  # nothing to record (an empty executemany would be an error)
         with writing(self.engine) as conn:
             already = self._already_recorded(conn, batch)
             if already is not None:
                 return already
-            _check_versions(conn, expected or {})
-            rows = self._rows(conn, batch)
-            conn.execute(table.insert(), rows)
+            expected = expected or {}
+            # One statement for every stream involved: a query per stream was most of the
+            # cost of appending a batch (see benchmarks/bench_log.py).
+            versions = _stream_versions(conn, {*expected, *(event.stream for event in batch)})
+            _check_versions(expected, versions)
+            rows = self._rows(conn, batch, versions)
+            conn.exec_driver_sql(_INSERT, [tuple(row[name] for name in _NAMES) for row in rows])
         return [_record(row) for row in rows]
 
     def head(self) -> tuple[int, str]:
@@ -58,7 +69,7 @@ class EventStore:
         """Events in position order (newest first when the filter says so)."""
         query = filtered(select(*COLUMNS), flt or EventFilter())
         with reading(self.engine) as conn:
-            for row in conn.execute(query):
+            for row in _driver_rows(conn, query):
                 yield _from_row(row)
 
     def _already_recorded(
@@ -76,15 +87,16 @@ class EventStore:
             )
         return found
 
-    def _rows(self, conn: Connection, batch: Iterable[NewEvent]) -> list[dict[str, Any]]:
+    def _rows(
+        self, conn: Connection, batch: Iterable[NewEvent], versions: Mapping[str, int]
+    ) -> list[dict[str, Any]]:
+        """The rows to insert; `versions` holds each stream's current version."""
         position, previous = _head(conn)
-        versions: dict[str, int] = {}
+        versions = dict(versions)
         recorded_at = self.clock().astimezone(UTC).isoformat(timespec="microseconds")
         rows = []
         for event in batch:
             position += 1
-            if event.stream not in versions:
-                versions[event.stream] = _stream_version(conn, event.stream)
             versions[event.stream] += 1
             row = _row(event, position, versions[event.stream], recorded_at, previous)
             previous = row["hash"]
@@ -109,11 +121,10 @@ def _row(
     }
 
 
-def _check_versions(conn: Connection, expected: Mapping[str, int]) -> None:
+def _check_versions(expected: Mapping[str, int], versions: Mapping[str, int]) -> None:
     for stream, version in expected.items():
-        actual = _stream_version(conn, stream)
-        if actual != version:
-            raise WrongExpectedVersion(stream, version, actual)
+        if versions[stream] != version:
+            raise WrongExpectedVersion(stream, version, versions[stream])
 
 
 def _head(conn: Connection) -> tuple[int, str]:
@@ -125,6 +136,41 @@ def _head(conn: Connection) -> tuple[int, str]:
 def _stream_version(conn: Connection, stream: str) -> int:
     query = select(func.max(table.c.version)).where(table.c.stream == stream)
     return int(conn.execute(query).scalar() or 0)
+
+
+# One scalar subquery per stream: each is a single lookup at the end of the (stream, version)
+# index, where a GROUP BY would scan every version of each stream. Plain SQL, because building
+# the same statement with SQLAlchemy expressions cost more than running it.
+_MAX_VERSION = "(SELECT MAX(version) FROM events WHERE stream = ?)"
+_STREAMS_PER_STATEMENT = 500  # well under SQLite's limit of 2000 result columns
+
+
+def _stream_versions(conn: Connection, streams: Iterable[str]) -> dict[str, int]:
+    """Each stream's current version (0 for a new one), in one statement per 500 streams."""
+    ordered = sorted(streams)
+    versions: dict[str, int] = {}
+    for start in range(0, len(ordered), _STREAMS_PER_STATEMENT):
+        chunk = ordered[start:start + _STREAMS_PER_STATEMENT]
+        statement = f"SELECT {', '.join([_MAX_VERSION] * len(chunk))}"
+        found = conn.exec_driver_sql(statement, tuple(chunk)).one()
+        versions.update(zip(chunk, (int(version or 0) for version in found), strict=True))
+    return versions
+
+
+def _driver_rows(conn: Connection, query: Select[Any]) -> Iterator[Any]:
+    """The rows of `query` as the sqlite3 driver returns them, in `conn`'s transaction.
+
+    A replay reads every event: a SQLAlchemy Row per event cost as much as SQLite's read of
+    it, and these columns (INTEGER, TEXT) need no result processing.
+    """
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = [compiled.params[name] for name in compiled.positiontup or ()]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), params)
+        yield from cursor
+    finally:
+        cursor.close()
 
 
 def _from_row(row: Any) -> RecordedEvent:

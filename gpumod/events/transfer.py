@@ -49,6 +49,8 @@ def write_csv(rows: Iterable[RawRow], out: IO[str]) -> int:
 def read_file(path: Path) -> list[RawRow]:
     """Rows of an exported log, JSONL or CSV (told apart by the first character)."""
     text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        return []  # the JSONL export of an empty log
     if text.lstrip().startswith("{"):
         return [_jsonl_row(line, number) for number, line in enumerate(text.splitlines(), 1)
                 if line.strip()]
@@ -66,7 +68,8 @@ def import_rows(engine: Engine, rows: list[RawRow]) -> Verified:
     with writing(engine) as conn:
         if conn.execute(select(func.count()).select_from(table)).scalar():
             raise StoreNotEmpty("the database already holds events; import only into an empty one")
-        conn.execute(table.insert(), [_insert_values(row) for row in rows])
+        if rows:  # an empty list would run a single INSERT ... DEFAULT VALUES
+            conn.execute(table.insert(), [_insert_values(row) for row in rows])
     return verified
 
 

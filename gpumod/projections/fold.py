@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from pydantic import ValidationError
+
 from gpumod.events import catalogue as ev
 from gpumod.events.base import Event, RecordedEvent
-from gpumod.events.registry import UnknownEventType, decode
+from gpumod.events.registry import UnknownEventType, UnknownSchemaVersion, decode
 from gpumod.projections.configuration import apply_config
 from gpumod.projections.service_state import TRANSITIONS, apply_launched, apply_lifecycle
 from gpumod.projections.state import Anomaly, State
@@ -45,9 +47,10 @@ def apply(state: State, rec: RecordedEvent) -> State:
     state.versions[rec.stream] = rec.version
     try:
         event = decode(rec.type, rec.schema_version, rec.data)
-    except UnknownEventType:
+    except (UnknownEventType, UnknownSchemaVersion, ValidationError) as exc:
         state.anomalies.append(Anomaly(rec.position, rec.stream, rec.type,
-                                       "event type unknown to this gpumod (newer log?)"))
+                                       f"cannot read this event ({_why(exc)}); written by a "
+                                       "newer gpumod?"))
         return state
     if state.open_correlations:
         add_step(state, rec)
@@ -55,6 +58,12 @@ def apply(state: State, rec: RecordedEvent) -> State:
     if applier is not None:
         applier(state, event, rec)
     return state
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return f"{exc.error_count()} invalid field(s)"
+    return str(exc)
 
 
 def fold(events: Iterable[RecordedEvent], state: State | None = None) -> State:

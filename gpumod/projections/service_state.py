@@ -67,7 +67,8 @@ def apply_lifecycle(state: State, event: Event, rec: RecordedEvent) -> None:
     detail = _DETAILS.get(rec.type)
     if detail is not None:
         detail(view, event)
-    if target == "STOPPED" or target == "FAILED":
+    # A failed stop may leave the process holding memory: keep its pid and reservation.
+    if target == "STOPPED" or (target == "FAILED" and rec.type != "ServiceStopFailed"):
         view.pid = view.sleep_level = None
         state.vram.reservations.pop(view.id, None)
     elif rec.type == "ServiceStarting":

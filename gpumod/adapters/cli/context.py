@@ -17,13 +17,18 @@ if TYPE_CHECKING:
 @dataclass
 class Settings:
     db_path: Path | None
+    gpu: str | None = None
+    process_backend: str | None = None
+    stand_ins: bool = False
 
 
 def app_of(ctx: typer.Context) -> App:
-    from gpumod.bootstrap import bootstrap
+    from gpumod.bootstrap import MachineSettings, bootstrap
 
     settings: Settings = ctx.find_root().obj
-    return bootstrap(settings.db_path)
+    machine = MachineSettings(gpu=settings.gpu or "nvml", process_backend=settings.process_backend,
+                              stand_ins=settings.stand_ins)
+    return bootstrap(settings.db_path, settings=machine)
 
 
 def cli_origin() -> Origin:

@@ -49,7 +49,10 @@ def history(
         until=parse_when(until, "--until", now) if until else None,
         correlation_id=correlation, limit=limit, newest_first=limit is not None,
     )
-    events = list(app.store.read(flt))
+    # The backlog ends at the head read first, and following starts right after it, so an
+    # event appended meanwhile is printed once (by the follow loop), never skipped.
+    head = app.store.head()[0]
+    events = list(app.store.read(replace(flt, until_position=head)))
     if flt.newest_first:
         events.reverse()
     printer = _Printer(json)
@@ -58,7 +61,7 @@ def history(
     if not follow:
         printer.close(len(events))
         return
-    last = max([e.position for e in events] + [app.store.head()[0]])
+    last = head
     live = replace(flt, limit=None, newest_first=False)
     try:
         while True:

@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from gpumod.adapters.cli import config_cmds, history_cmd, log_cmds, replay_cmd
+from gpumod.adapters.cli import (
+    config_cmds,
+    history_cmd,
+    lifecycle_cmds,
+    log_cmds,
+    replay_cmd,
+    status_cmd,
+)
 from gpumod.adapters.cli.context import Settings
 
 app = typer.Typer(
@@ -32,11 +39,23 @@ def main(
         typer.Option("--db", envvar="GPUMOD_DB", help="SQLite file of the event log "
                      "[default: ~/.config/gpumod/gpumod.db]"),
     ] = None,
+    gpu: Annotated[str | None, typer.Option(
+        "--gpu", envvar="GPUMOD_GPU",
+        help="nvml (the real GPU) or sim:SIZE, e.g. sim:24GiB [default: nvml]")] = None,
+    process_backend: Annotated[str | None, typer.Option(
+        "--process-backend", envvar="GPUMOD_PROCESS_BACKEND",
+        help="systemd or direct [default: systemd when usable, else direct]")] = None,
+    stand_ins: Annotated[bool, typer.Option(
+        "--stand-ins", envvar="GPUMOD_STAND_INS",
+        help="Run stand-in servers instead of the real binaries (needs --gpu sim:...)")] = False,
 ) -> None:
-    ctx.obj = Settings(db_path=db)
+    ctx.obj = Settings(db_path=db, gpu=gpu, process_backend=process_backend,
+                       stand_ins=stand_ins)
 
 
 config_cmds.register(app, service_app, mode_app)
+lifecycle_cmds.register(service_app)
+status_cmd.register(app)
 history_cmd.register(app)
 replay_cmd.register(app)
 log_cmds.register(audit_app, events_app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import takewhile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -66,7 +67,8 @@ def _until(
     from gpumod.bootstrap import utc_now
 
     moment = parse_when(until, "--until", utc_now())
-    return [e for e in events if e.recorded_at <= moment]
+    # A prefix of the log, so the state shown is one that existed even if clocks stepped back.
+    return list(takewhile(lambda e: e.recorded_at <= moment, events))
 
 
 def _rebuild(app: App) -> None:

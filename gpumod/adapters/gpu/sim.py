@@ -55,9 +55,10 @@ class SimulatedGpu:
         for pid, allocation in list(allocations.items()):
             if _alive(int(pid)):
                 allocation["gone_at"] = None
-            elif allocation["gone_at"] is None:
+                continue
+            if allocation["gone_at"] is None:
                 allocation["gone_at"] = now
-            elif now - allocation["gone_at"] >= self.release_delay_s:
+            if now - allocation["gone_at"] >= self.release_delay_s:
                 del allocations[pid]
 
     @contextmanager

@@ -10,7 +10,7 @@ from gpumod.events.registry import registered, upcaster
 
 @registered
 class StoreInitialized(Event):
-    """The log was created (first event of every database)."""
+    """`gpumod init` initialised the log (recorded once, by the first init)."""
 
     type_name: ClassVar[str] = "StoreInitialized"
     gpumod_version: str

@@ -19,7 +19,8 @@ class _Lifecycle(Event):
 
 @registered
 class ServiceStarting(_Lifecycle):
-    """The process (unit, container) was launched; health is not yet confirmed."""
+    """gpumod decided to start the service (recorded before the launch; the pid follows in
+    ServiceProcessLaunched); health is not yet confirmed."""
 
     type_name: ClassVar[str] = "ServiceStarting"
     backend: str

@@ -1,0 +1,77 @@
+"""For any sequence of commands (and facts observed meanwhile), the live state a command sees
+equals a replay of the whole log from zero, with or without snapshots in play."""
+
+from __future__ import annotations
+
+import dataclasses
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gpumod.adapters.cli.state_report import as_dict
+from gpumod.commands import current_state as live
+from gpumod.commands.messages import Command
+from gpumod.events.snapshot_store import load_snapshot
+from gpumod.projections.fold import fold
+from tests.property.strategies import Fact, commands, fresh_app, perform, sequences
+
+SETTINGS = settings(max_examples=40, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def check_sequence(sequence: list[Command | Fact], snapshot_every: int) -> int:
+    """Perform `sequence`, comparing live and replayed state after each step; the snapshots."""
+    snapshots_seen = 0
+    with fresh_app() as (app, _path), mock.patch.object(live, "SNAPSHOT_EVERY", snapshot_every):
+        for step in sequence:
+            perform(app, step)
+            current = live.current_state(app.store)
+            replayed = fold(app.store.read())
+
+            assert as_dict(current) == as_dict(replayed)
+            assert dataclasses.asdict(current) == dataclasses.asdict(replayed)
+            saved = load_snapshot(app.store.engine, live.SNAPSHOT_NAME)
+            if saved is not None:
+                snapshots_seen += 1
+                assert saved.position <= replayed.position
+        if snapshot_every <= 1 and app.store.head()[0] >= 2:
+            assert live.usable_snapshot(app.store) is not None, "no snapshot was ever written"
+    return snapshots_seen
+
+
+@SETTINGS
+@given(st.lists(commands, min_size=1, max_size=10))
+def test_replaying_the_log_of_any_commands_gives_the_live_state(
+    sequence: list[Command | Fact],
+) -> None:
+    check_sequence(sequence, snapshot_every=500)
+
+
+@pytest.mark.parametrize("snapshot_every", [0, 2])
+def test_replaying_gives_the_live_state_with_snapshots_written_mid_sequence(
+    snapshot_every: int,
+) -> None:
+    @SETTINGS
+    @given(sequences(max_size=8))
+    def check(sequence: list[Command | Fact]) -> None:
+        check_sequence(sequence, snapshot_every)
+
+    check()
+
+
+@SETTINGS
+@given(sequences(max_size=8))
+def test_a_stale_snapshot_is_caught_up_to_the_same_state(sequence: list[Command | Fact]) -> None:
+    """A snapshot written early, then many events after it: the tail folds onto it correctly."""
+    with fresh_app() as (app, _path), mock.patch.object(live, "SNAPSHOT_EVERY", 0):
+        half = len(sequence) // 2
+        for step in sequence[:half]:
+            perform(app, step)
+        live.current_state(app.store)  # writes the snapshot (when anything was recorded)
+        with mock.patch.object(live, "SNAPSHOT_EVERY", 10**9):
+            for step in sequence[half:]:
+                perform(app, step)
+            current = live.current_state(app.store)
+        assert dataclasses.asdict(current) == dataclasses.asdict(fold(app.store.read()))
