@@ -10,6 +10,7 @@ import re
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -91,9 +92,16 @@ class ModeDefinition(BaseModel):
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Fields set or changed in `new`, and fields present in `old` but gone from `new`."""
-    changed = {key: value for key, value in new.items() if old.get(key, object()) != value}
+    changed = {key: value for key, value in new.items()
+               if key not in old or not _same(old[key], value)}
     removed = sorted(key for key in old if key not in new)
     return changed, removed
+
+
+def _same(a: Any, b: Any) -> bool:
+    # Not `==`: 1 == 1.0 == True, but in a file they are different values. Compare as JSON.
+    option = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+    return orjson.dumps(a, option=option) == orjson.dumps(b, option=option)
 
 
 def patch(old: dict[str, Any], changed: dict[str, Any], removed: list[str]) -> dict[str, Any]:

@@ -46,3 +46,9 @@ def examples() -> Path:
     if not EXAMPLES.is_dir():
         pytest.fail(f"example presets missing: {EXAMPLES} (../shared must sit beside the repo)")
     return EXAMPLES
+
+
+@pytest.fixture(autouse=True)
+def _direct_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never write units into a developer's real ~/.config/systemd/user from a test."""
+    monkeypatch.setenv("GPUMOD_PROCESS_BACKEND", "direct")

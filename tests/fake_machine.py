@@ -84,6 +84,7 @@ class FakeDriver:
         self.backend, self.polls_to_ready = backend, polls_to_ready
         self.polls: dict[str, int] = {}
         self.sleep_status: int | None = None  # e.g. 404 when vLLM dev mode is off
+        self.health_override: dict[str, Health] = {}  # service -> what a live process answers
         self.calls: list[tuple[str, str]] = []
 
     def launch_spec(self, definition: dict[str, Any]) -> LaunchSpec:
@@ -95,6 +96,8 @@ class FakeDriver:
         proc = self.backend.processes.get(definition["id"])
         if proc is None or not proc.running:
             return Health(False, None, "connection refused")
+        if proc.spec.service_id in self.health_override:
+            return self.health_override[proc.spec.service_id]
         self.polls[proc.spec.service_id] = self.polls.get(proc.spec.service_id, 0) + 1
         if self.polls[proc.spec.service_id] < self.polls_to_ready:
             return Health(False, 503, "Loading model")

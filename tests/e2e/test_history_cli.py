@@ -109,7 +109,7 @@ def test_no_match_says_so_in_the_table_and_prints_nothing_as_json(logged: Gpumod
 ])
 def test_filters(logged: Gpumod, everything: list[dict[str, Any]], args: tuple[str, ...],
                  expected: str) -> None:
-    by_position: dict[str, Callable[[dict[str, Any]], bool]] = {
+    selects: dict[str, Callable[[dict[str, Any]], bool]] = {
         "service": lambda e: e["stream"] == "service-bge-large",
         "mode": lambda e: e["stream"] == "mode-code",
         "type": lambda e: e["type"] == "ModeDefined",
@@ -124,7 +124,7 @@ def test_filters(logged: Gpumod, everything: list[dict[str, Any]], args: tuple[s
 
     got = positions(logged, *args)
 
-    want = [e["position"] for e in everything if by_position[expected](e)]
+    want = [e["position"] for e in everything if selects[expected](e)]
     assert want
     assert got == want
 

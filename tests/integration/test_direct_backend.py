@@ -310,7 +310,7 @@ def test_the_direct_backend_is_chosen_by_name_or_by_default(
 
 
 def test_the_systemd_backend_is_refused_with_the_way_forward(tmp_path: Path) -> None:
-    with pytest.raises(ProcessError, match="not available yet; use --process-backend direct"):
+    with pytest.raises(ProcessError, match="use --process-backend direct"):
         choose_backend("systemd", tmp_path)
 
 

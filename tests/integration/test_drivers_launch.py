@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from gpumod.adapters.drivers.base import Driver
 from gpumod.adapters.drivers.fastapi import FastApiDriver
 from gpumod.adapters.drivers.llamacpp import LlamaCppDriver
 from gpumod.adapters.drivers.mistralrs import MistralRsDriver
@@ -301,8 +302,12 @@ def test_a_vllm_model_path_is_served_under_its_model_id() -> None:
 
 # ----- registry
 
+# mypy checks that each class implements the Driver protocol
+IMPLEMENTATIONS: list[Driver] = [VllmDriver(), LlamaCppDriver(), MistralRsDriver(), FastApiDriver()]
+
+
 def test_the_registry_knows_the_four_drivers() -> None:
-    assert set(driver_names()) == {"vllm", "llamacpp", "mistralrs", "fastapi"}
+    assert set(driver_names()) == {d.name for d in IMPLEMENTATIONS}
     for name in driver_names():
         assert driver_for(name).name == name
     with pytest.raises(ValueError, match="no driver 'podman'"):
@@ -322,7 +327,8 @@ def test_importing_the_registry_and_drivers_does_not_import_httpx() -> None:
 @pytest.mark.parametrize("path", PRESET_FILES, ids=lambda p: p.stem)
 def test_every_preset_has_a_standin_command_line(path: Path) -> None:
     definition = load(path)
-    spec = standin_spec(definition, 18000, {"load_s": 0.1}, sim_gpu_file="/tmp/gpu.json")
+    spec = standin_spec(definition, 18000, {"load_s": 0.1}, sim_gpu_file="/tmp/gpu.json",
+                        sim_gpu_total_mb=49152, sim_gpu_release_s=2.5)
     real = driver_for(definition["driver"]).launch_spec(definition)
     argv = spec.argv
     assert argv[:4] == (sys.executable, "-m", "gpumod.adapters.standins",
@@ -332,6 +338,8 @@ def test_every_preset_has_a_standin_command_line(path: Path) -> None:
     assert value_of(argv, "--service-id") == definition["id"]
     assert value_of(argv, "--vram-mb") == str(definition["vram_mb"])
     assert value_of(argv, "--sim-gpu-file") == "/tmp/gpu.json"
+    assert value_of(argv, "--sim-gpu-total-mb") == "49152"
+    assert value_of(argv, "--sim-gpu-release-s") == "2.5"
     assert json.loads(value_of(argv, "--behaviour")) == {"load_s": 0.1}
     assert spec.env == real.env  # VLLM_SERVER_DEV_MODE=1 reaches the stand-in as the server
     assert ("--enable-sleep-mode" in argv) == ("--enable-sleep-mode" in real.argv)

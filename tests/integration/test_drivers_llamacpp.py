@@ -142,7 +142,8 @@ def test_a_model_that_fails_to_load_fails_the_wake(
 
 
 @pytest.mark.parametrize("router", [{"sleep_404": True}], indirect=True)
-def test_an_unload_answering_404_is_a_failure(router: tuple[StandInProcess, dict[str, Any]]) -> None:
+def test_an_unload_answering_404_is_a_failure(
+        router: tuple[StandInProcess, dict[str, Any]]) -> None:
     _process, definition = router
     driver = LlamaCppDriver()
     driver.wake(definition)

@@ -14,7 +14,7 @@ from gpumod.adapters.drivers.base import DriverError
 from gpumod.adapters.drivers.fastapi import FastApiDriver
 from gpumod.adapters.drivers.mistralrs import MistralRsDriver
 from gpumod.adapters.gpu.sim import SimulatedGpu
-from gpumod.adapters.standins.harness import StandInProcess, free_port, launch, start_standin
+from gpumod.adapters.standins.harness import StandInProcess, free_port, launch
 from gpumod.adapters.standins.launch import standin_spec
 from tests.conftest import EXAMPLES
 
@@ -43,9 +43,10 @@ def held(gpu_file: Path, pid: int) -> int:
 
 def run_mistral(gpu_file: Path, started: list[StandInProcess], **behaviour: Any
                 ) -> tuple[StandInProcess, dict[str, Any]]:
-    definition = {"id": "mrs", "name": "M", "driver": "mistralrs", "port": free_port(),
-                  "vram_mb": SIZE, "model_id": "Qwen/Qwen3-4B", "supports_sleep": True,
-                  "sleep_mode": "l2"}
+    definition: dict[str, Any] = {
+        "id": "mrs", "name": "M", "driver": "mistralrs", "port": free_port(), "vram_mb": SIZE,
+        "model_id": "Qwen/Qwen3-4B", "supports_sleep": True, "sleep_mode": "l2",
+        "startup_timeout": 15}
     spec = standin_spec(definition, definition["port"],
                         {"load_s": 0.2, "model_load_s": 0.4, **behaviour},
                         sim_gpu_file=str(gpu_file))
@@ -112,7 +113,7 @@ def test_fastapi_health_path_comes_from_the_preset(gpu_file: Path,
     on_default = driver.health({k: v for k, v in preset.items() if k != "health_endpoint"})
     assert (on_default.ready, on_default.status) == (False, 404)  # /health is not its path
     assert driver.is_sleeping(preset) is None
-    with pytest.raises(DriverError, match="names no unit_vars.sleep_endpoint") as caught:
+    with pytest.raises(DriverError, match=r"names no unit_vars\.sleep_endpoint") as caught:
         driver.sleep(preset, "l1")
     assert caught.value.status is None
     with pytest.raises(DriverError, match="not supported"):
@@ -124,10 +125,11 @@ def test_fastapi_health_path_comes_from_the_preset(gpu_file: Path,
 
 def fastapi_with_sleep(gpu_file: Path, started: list[StandInProcess], **behaviour: Any
                        ) -> tuple[StandInProcess, dict[str, Any]]:
-    definition = {"id": "emb", "name": "E", "driver": "fastapi", "port": free_port(),
-                  "vram_mb": SIZE, "supports_sleep": True, "sleep_mode": "l1",
-                  "unit_vars": {"app_module": "server:app", "working_dir": "/srv/app",
-                                "sleep_endpoint": "/admin/sleep", "wake_endpoint": "/admin/wake"}}
+    definition: dict[str, Any] = {
+        "id": "emb", "name": "E", "driver": "fastapi", "port": free_port(), "vram_mb": SIZE,
+        "supports_sleep": True, "sleep_mode": "l1", "startup_timeout": 15,
+        "unit_vars": {"app_module": "server:app", "working_dir": "/srv/app",
+                      "sleep_endpoint": "/admin/sleep", "wake_endpoint": "/admin/wake"}}
     spec = standin_spec(definition, definition["port"], {"load_s": 0.2, **behaviour},
                         sim_gpu_file=str(gpu_file))
     process = launch("fastapi", "emb", definition["port"], spec.argv, spec.env, gpu_file.parent)
@@ -157,7 +159,7 @@ def test_a_fastapi_sleep_answering_404_is_a_failure(gpu_file: Path,
 
 def test_a_container_preset_is_stood_in_by_a_plain_http_app(
         gpu_file: Path, started: list[StandInProcess]) -> None:
-    definition = {"id": "ctr", "name": "C", "driver": "docker", "port": free_port(),
+    definition: dict[str, Any] = {"id": "ctr", "name": "C", "driver": "docker", "port": free_port(),
                   "vram_mb": 700, "health_endpoint": "/ping"}
     spec = standin_spec(definition, definition["port"], {"load_s": 0.1},
                         sim_gpu_file=str(gpu_file))

@@ -146,6 +146,27 @@ def test_a_field_written_with_its_default_value_is_still_a_change() -> None:
     assert event.previous == {}  # it was not written before
 
 
+@pytest.mark.parametrize(("before", "after"), [(1, True), (0, False), (1, 1.0), ("1", 1)])
+def test_values_equal_in_python_but_written_differently_are_a_change(
+    before: object, after: object
+) -> None:
+    state = given(*registered({**QWEN, "unit_vars": {"jinja": before}}))
+
+    events = import_configuration(importing({**QWEN, "unit_vars": {"jinja": after}}), state)
+    [event] = events
+
+    assert isinstance(event, ev.ServiceDefinitionChanged)
+    assert event.changed == {"unit_vars": {"jinja": after}}
+    folded = given(*registered({**QWEN, "unit_vars": {"jinja": before}}), *events)
+    assert repr(folded.services["qwen"].definition["unit_vars"]["jinja"]) == repr(after)
+
+
+def test_reordered_unit_vars_are_not_a_change() -> None:
+    state = given(*registered({**QWEN, "unit_vars": {"a": 1, "b": 2}}))
+
+    assert import_configuration(importing({**QWEN, "unit_vars": {"b": 2, "a": 1}}), state) == []
+
+
 def test_a_changed_mode_records_the_diff() -> None:
     state = given(*registered(QWEN, EMBED), ev.ModeDefined(mode_id="code", definition=CODE))
     edited = {"id": "code", "name": "Code", "services": ["qwen"]}

@@ -13,8 +13,10 @@ from gpumod.adapters.cli import (
     history_cmd,
     lifecycle_cmds,
     log_cmds,
+    monitor_cmd,
     replay_cmd,
     status_cmd,
+    template_cmds,
 )
 from gpumod.adapters.cli.context import Settings
 
@@ -58,6 +60,8 @@ lifecycle_cmds.register(service_app)
 status_cmd.register(app)
 history_cmd.register(app)
 replay_cmd.register(app)
+template_cmds.register(app)
+monitor_cmd.register(app)
 log_cmds.register(audit_app, events_app)
 app.add_typer(service_app, name="service")
 app.add_typer(mode_app, name="mode")

@@ -11,14 +11,18 @@ NAMES = ("direct", "systemd")
 
 
 def choose_backend(name: str | None, state_dir: Path) -> ProcessBackend:
-    """`name` as given on the command line; None chooses for this machine."""
-    if name is None:
-        # Auto will prefer systemd where `systemctl --user` works, once that backend exists;
-        # until then direct is the only backend that can run anything.
-        return DirectBackend(state_dir)
+    """`name` as given on the command line; None: systemd where a user manager answers
+    `systemctl --user`, else direct (containers, CI, root shells without a login session)."""
+    from gpumod.adapters.process.systemd import SystemdBackend, systemd_problem
+
+    if name not in (None, *NAMES):
+        raise ValueError(f"--process-backend {name!r}: expected one of {', '.join(NAMES)}")
     if name == "direct":
         return DirectBackend(state_dir)
-    if name == "systemd":
-        raise ProcessError("the systemd process backend is not available yet; "
-                           "use --process-backend direct")
-    raise ValueError(f"--process-backend {name!r}: expected one of {', '.join(NAMES)}")
+    problem = systemd_problem()
+    if problem is None:
+        return SystemdBackend(state_dir)
+    if name is None:
+        return DirectBackend(state_dir)
+    raise ProcessError(f"the systemd process backend needs a user manager, but "
+                       f"`systemctl --user` fails here ({problem}); use --process-backend direct")
