@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 from gpumod.events.schema import APPEND_ONLY_TRIGGERS, SCHEMA_VERSION, metadata, store_info
 
@@ -22,8 +22,9 @@ BUSY_TIMEOUT_MS = 30_000
 def open_engine(path: Path) -> Engine:
     """An engine on `path`, creating the file, its folder and the schema when missing."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # NullPool: a CLI process opens one connection; pooling only keeps file handles around.
-    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+    # Keep connections open: closing the last one checkpoints and deletes the WAL, which made
+    # every append pay for reopening it (measured: batched appends 0.25x raw -> 0.49x).
+    engine = create_engine(f"sqlite:///{path}", poolclass=QueuePool, pool_size=2)
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
     _create_schema(engine)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import takewhile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -47,9 +48,9 @@ def replay(
         typer.echo(state_report.as_text(report))
 
 
-def _source(ctx: typer.Context, from_file: Path | None) -> list[RecordedEvent]:
+def _source(ctx: typer.Context, from_file: Path | None) -> Iterable[RecordedEvent]:
     if from_file is None:
-        return list(app_of(ctx).store.read())
+        return app_of(ctx).store.read()  # streamed: a large log is never held in memory
     from gpumod.events.chain import verify_rows
     from gpumod.events.transfer import read_file, recorded
 
@@ -59,16 +60,16 @@ def _source(ctx: typer.Context, from_file: Path | None) -> list[RecordedEvent]:
 
 
 def _until(
-    events: list[RecordedEvent], until: str, ctx: typer.Context, from_file: Path | None
-) -> list[RecordedEvent]:
+    events: Iterable[RecordedEvent], until: str, ctx: typer.Context, from_file: Path | None
+) -> Iterable[RecordedEvent]:
     if until.isdigit():
-        return [e for e in events if e.position <= int(until)]
+        return takewhile(lambda e: e.position <= int(until), events)
     from gpumod.adapters.cli.timeparse import parse_when
     from gpumod.bootstrap import utc_now
 
     moment = parse_when(until, "--until", utc_now())
     # A prefix of the log, so the state shown is one that existed even if clocks stepped back.
-    return list(takewhile(lambda e: e.recorded_at <= moment, events))
+    return takewhile(lambda e: e.recorded_at <= moment, events)
 
 
 def _rebuild(app: App) -> None:
