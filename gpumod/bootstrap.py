@@ -87,14 +87,16 @@ def real_machine(state_dir: Path, settings: MachineSettings) -> Machine:
                          "allocate their memory there, not on a real GPU")
     return Machine(
         gpu=gpu, backend=choose_backend(settings.process_backend, state_dir),
-        driver_for=driver_for, launch_spec=_launcher(state_dir, settings),
+        driver_for=driver_for, launch_spec=_launcher(state_dir, settings, gpu),
         port_in_use=port_in_use, pids_of=pids_of,
         lock=lambda: gpu_lock(state_dir / "gpu.lock"),
         monotonic=time.monotonic, sleep=time.sleep,
     )
 
 
-def _launcher(state_dir: Path, settings: MachineSettings) -> Callable[[dict[str, Any]], LaunchSpec]:
+def _launcher(
+    state_dir: Path, settings: MachineSettings, gpu: object
+) -> Callable[[dict[str, Any]], LaunchSpec]:
     from gpumod.adapters.drivers.registry import driver_for
 
     if not settings.stand_ins:
@@ -103,5 +105,9 @@ def _launcher(state_dir: Path, settings: MachineSettings) -> Callable[[dict[str,
     from gpumod.adapters.standins.launch import standin_spec
 
     table = behaviours(state_dir)
+    # Stand-ins check free memory themselves: they must see the GPU gpumod opened.
+    total = getattr(gpu, "total_mb", None)
+    release = getattr(gpu, "release_delay_s", None)
     return lambda definition: standin_spec(
-        definition, definition.get("port"), table.get(str(definition["id"]), {}))
+        definition, definition.get("port"), table.get(str(definition["id"]), {}),
+        sim_gpu_total_mb=total, sim_gpu_release_s=release)
