@@ -38,7 +38,7 @@ def _text(report: dict[str, Any], visual: bool) -> str:
     from gpumod.adapters.cli.render import table
 
     gpu = report["gpu"]
-    label = " (simulated GPU)" if gpu["simulated"] else ""
+    label = " (simulated GPU)" if gpu["simulated"] and "simulated" not in gpu["name"] else ""
     lines = [f"GPU: {gpu['name']}{label}, driver {gpu['driver_version']}",
              f"VRAM: {gpu['used_mb']} / {gpu['total_mb']} MB used, {gpu['free_mb']} MB free",
              _bar(gpu, report["services"] if visual else []),
