@@ -3,7 +3,6 @@ processes on a simulated GPU."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,31 +11,13 @@ import yaml
 
 from gpumod.adapters.drivers.base import DriverError
 from gpumod.adapters.drivers.llamacpp import LlamaCppDriver
-from gpumod.adapters.gpu.sim import SimulatedGpu
 from gpumod.adapters.standins.harness import StandInProcess, free_port, launch, start_standin
 from gpumod.adapters.standins.launch import standin_spec
 from tests.conftest import EXAMPLES
+from tests.integration.conftest import held
 
 SIZE = 6000
 MODEL = "Qwen3-Coder-30B-A3B-Instruct-Q4_K_M"
-
-
-@pytest.fixture
-def gpu_file(tmp_path: Path) -> Path:
-    return tmp_path / "gpu.json"
-
-
-@pytest.fixture
-def started() -> Iterator[list[StandInProcess]]:
-    processes: list[StandInProcess] = []
-    yield processes
-    for process in processes:
-        process.stop()
-
-
-def held(gpu_file: Path, pid: int) -> int:
-    gpu = SimulatedGpu(gpu_file, 24576, release_delay_s=60)
-    return sum(p.used_mb for p in gpu.snapshot().processes if p.pid == pid)
 
 
 def single(process: StandInProcess) -> dict[str, Any]:

@@ -3,7 +3,6 @@ GPU."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +16,9 @@ from gpumod.adapters.gpu.sim import SimulatedGpu
 from gpumod.adapters.standins.harness import StandInProcess, free_port, launch
 from gpumod.adapters.standins.launch import standin_spec
 from tests.conftest import EXAMPLES
+from tests.integration.conftest import held
 
 SIZE = 5000
-
-
-@pytest.fixture
-def gpu_file(tmp_path: Path) -> Path:
-    return tmp_path / "gpu.json"
-
-
-@pytest.fixture
-def started() -> Iterator[list[StandInProcess]]:
-    processes: list[StandInProcess] = []
-    yield processes
-    for process in processes:
-        process.stop()
-
-
-def held(gpu_file: Path, pid: int) -> int:
-    gpu = SimulatedGpu(gpu_file, 24576, release_delay_s=60)
-    return sum(p.used_mb for p in gpu.snapshot().processes if p.pid == pid)
 
 
 # ----- mistral.rs

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,31 +10,13 @@ import yaml
 
 from gpumod.adapters.drivers.base import DriverError
 from gpumod.adapters.drivers.vllm import VllmDriver
-from gpumod.adapters.gpu.sim import SimulatedGpu
 from gpumod.adapters.standins.harness import StandInProcess, free_port, launch, start_standin
 from gpumod.adapters.standins.launch import standin_spec
 from tests.conftest import EXAMPLES
+from tests.integration.conftest import held
 
 DEV = {"VLLM_SERVER_DEV_MODE": "1"}
 SIZE = 8000
-
-
-@pytest.fixture
-def gpu_file(tmp_path: Path) -> Path:
-    return tmp_path / "gpu.json"
-
-
-@pytest.fixture
-def started() -> Iterator[list[StandInProcess]]:
-    processes: list[StandInProcess] = []
-    yield processes
-    for process in processes:
-        process.stop()
-
-
-def held(gpu_file: Path, pid: int) -> int:
-    gpu = SimulatedGpu(gpu_file, 24576, release_delay_s=60)
-    return sum(p.used_mb for p in gpu.snapshot().processes if p.pid == pid)
 
 
 def run_vllm(gpu_file: Path, started: list[StandInProcess], *, env: dict[str, str] | None = None,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,19 +14,6 @@ from gpumod.adapters.drivers.fastapi import FastApiDriver
 from gpumod.adapters.drivers.vllm import VllmDriver
 from gpumod.adapters.gpu.sim import SimulatedGpu
 from gpumod.adapters.standins.harness import StandInProcess, free_port, launch, start_standin
-
-
-@pytest.fixture
-def gpu_file(tmp_path: Path) -> Path:
-    return tmp_path / "gpu.json"
-
-
-@pytest.fixture
-def started() -> Iterator[list[StandInProcess]]:
-    processes: list[StandInProcess] = []
-    yield processes
-    for process in processes:
-        process.stop()
 
 
 def run(started: list[StandInProcess], kind: str, gpu_file: Path, **kwargs: object
