@@ -63,20 +63,19 @@ class FastApiDriver:
         return v.launch_spec(definition, argv, env, cwd=cwd)
 
     def health(self, definition: dict[str, Any]) -> Health:
-        return http.probe(definition, v.url_path(v.field(definition, "health_endpoint"),
-                                                 "health_endpoint"))
+        return http.probe_health(definition)
 
     def sleep(self, definition: dict[str, Any], level: str) -> None:
         if level not in ("l1", "l2", "router"):
             raise DriverError(f"unknown sleep level {level!r}")
         http.call(definition, "POST", _endpoint(definition, "sleep_endpoint", "sleep"),
-                  "fastapi sleep", timeout=_timeout(definition))
+                  "fastapi sleep", timeout=v.startup_timeout(definition))
 
     def wake(self, definition: dict[str, Any]) -> None:
         http.call(definition, "POST", _endpoint(definition, "wake_endpoint", "wake"),
-                  "fastapi wake", timeout=_timeout(definition))
+                  "fastapi wake", timeout=v.startup_timeout(definition))
         http.poll(lambda: True if self.health(definition).ready else None,
-                  _timeout(definition), "fastapi wake (health)")
+                  v.startup_timeout(definition), "fastapi wake (health)")
 
     def is_sleeping(self, definition: dict[str, Any]) -> bool | None:
         return None  # no standard way for an app to say so
@@ -89,6 +88,3 @@ def _endpoint(definition: dict[str, Any], key: str, what: str) -> str:
                           f"names no unit_vars.{key} (not supported)")
     return v.url_path(value, f"unit_vars.{key}")
 
-
-def _timeout(definition: dict[str, Any]) -> float:
-    return v.startup_timeout(definition)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gpumod.adapters.drivers.base import DriverError, Health
-from gpumod.adapters.drivers.validation import HOST, port
+from gpumod.adapters.drivers.validation import HOST, field, port, url_path
 
 if TYPE_CHECKING:
     import httpx
@@ -105,6 +105,11 @@ def probe(definition: Mapping[str, Any], path: str) -> Health:
     if reply.ok:
         return Health(True, reply.status, "")
     return Health(False, reply.status, error_message(reply) or f"HTTP {reply.status}")
+
+
+def probe_health(definition: Mapping[str, Any]) -> Health:
+    """Probe the preset's health endpoint (default /health), as every driver does."""
+    return probe(definition, url_path(field(definition, "health_endpoint"), "health_endpoint"))
 
 
 def get_json(definition: Mapping[str, Any], path: str) -> Any | None:

@@ -97,8 +97,7 @@ class LlamaCppDriver:
 
     def health(self, definition: dict[str, Any]) -> Health:
         """200 when ready; 503 ("Loading model") while loading is not ready."""
-        return http.probe(definition, v.url_path(v.field(definition, "health_endpoint"),
-                                                 "health_endpoint"))
+        return http.probe_health(definition)
 
     def sleep(self, definition: dict[str, Any], level: str) -> None:
         """Router mode: unload the default model (or every loaded one); done when unloaded."""
@@ -110,9 +109,9 @@ class LlamaCppDriver:
             m for m, entry in _models(definition).items() if _status(entry) in ACTIVE]
         for model in targets:
             http.call(definition, "POST", "/models/unload", f"llama-server unload {model!r}",
-                      json={"model": model}, timeout=_timeout(definition))
+                      json={"model": model}, timeout=v.startup_timeout(definition))
         for model in targets:
-            http.poll(_unloaded(definition, model), _timeout(definition),
+            http.poll(_unloaded(definition, model), v.startup_timeout(definition),
                       f"llama-server unload of {model!r}")
 
     def wake(self, definition: dict[str, Any]) -> None:
@@ -121,7 +120,7 @@ class LlamaCppDriver:
         model = default_model(definition)
         if not model:
             raise DriverError("llama-server router wake needs unit_vars.default_model")
-        timeout = _timeout(definition)
+        timeout = v.startup_timeout(definition)
         entry = _models(definition).get(model)
         if entry is None:
             raise DriverError(f"llama-server router does not list model {model!r}")
@@ -227,6 +226,3 @@ def _failed(entry: dict[str, Any]) -> bool:
     status = entry.get("status")
     return isinstance(status, dict) and bool(status.get("failed"))
 
-
-def _timeout(definition: dict[str, Any]) -> float:
-    return v.startup_timeout(definition)

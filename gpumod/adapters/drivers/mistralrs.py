@@ -71,8 +71,7 @@ class MistralRsDriver:
         return v.launch_spec(definition, argv)
 
     def health(self, definition: dict[str, Any]) -> Health:
-        return http.probe(definition, v.url_path(v.field(definition, "health_endpoint"),
-                                                 "health_endpoint"))
+        return http.probe_health(definition)
 
     def sleep(self, definition: dict[str, Any], level: str) -> None:
         """Unload the model (any level: mistral.rs has one kind of sleep); done when unloaded."""
@@ -81,9 +80,9 @@ class MistralRsDriver:
         model = self._target(definition)
         _supported(lambda: http.call(definition, "POST", "/v1/models/unload",
                                      f"mistral.rs unload {model!r}", json={"model_id": model},
-                                     timeout=_timeout(definition)), "unload")
+                                     timeout=v.startup_timeout(definition)), "unload")
         http.poll(lambda: True if _status(definition, model) == "unloaded" else None,
-                  _timeout(definition), f"mistral.rs unload of {model!r}")
+                  v.startup_timeout(definition), f"mistral.rs unload of {model!r}")
 
     def wake(self, definition: dict[str, Any]) -> None:
         """Reload the model; returns once `/v1/models` reports it `loaded`.
@@ -95,7 +94,7 @@ class MistralRsDriver:
         replies: list[http.Reply] = []
         _supported(lambda: replies.append(http.call(
             definition, "POST", "/v1/models/reload", f"mistral.rs reload {model!r}",
-            json={"model_id": model}, timeout=_timeout(definition))), "reload")
+            json={"model_id": model}, timeout=v.startup_timeout(definition))), "reload")
         answer = replies[0].json if replies and isinstance(replies[0].json, dict) else {}
         if answer.get("error") or answer.get("status") == "unloaded":
             raise DriverError(f"mistral.rs failed to reload {model!r}: "
@@ -113,7 +112,7 @@ class MistralRsDriver:
                 raise DriverError(f"mistral.rs failed to reload {model!r}: it is unloaded again")
             return None
 
-        http.poll(loaded, _timeout(definition), f"mistral.rs reload of {model!r}")
+        http.poll(loaded, v.startup_timeout(definition), f"mistral.rs reload of {model!r}")
 
     def is_sleeping(self, definition: dict[str, Any]) -> bool | None:
         body = http.get_json(definition, "/v1/models")
@@ -179,6 +178,3 @@ def _parse(body: Any) -> dict[str, dict[str, Any]]:
     items = body.get("data", []) if isinstance(body, dict) else []
     return {str(i["id"]): i for i in items if isinstance(i, dict) and "id" in i}
 
-
-def _timeout(definition: dict[str, Any]) -> float:
-    return v.startup_timeout(definition)

@@ -80,8 +80,7 @@ class VllmDriver:
 
     def health(self, definition: dict[str, Any]) -> Health:
         """`/health` answers 200 once the engine is up, and stays 200 while asleep."""
-        return http.probe(definition, v.url_path(v.field(definition, "health_endpoint"),
-                                                 "health_endpoint"))
+        return http.probe_health(definition)
 
     def sleep(self, definition: dict[str, Any], level: str) -> None:
         number = _level(level)

@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gpumod.adapters.process.base import LaunchSpec, ProcessError, ProcessInfo
+from gpumod.adapters.process.logs import tail_lines
 from gpumod.definitions import ID_PATTERN
 
 # After SIGKILL only an uninterruptible sleep (a driver call releasing GPU memory) delays exit.
 KILL_WAIT_S = 30.0
-TAIL_BLOCK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class DirectBackend:
     def log_tail(self, service_id: str, lines: int = 40) -> list[str]:
         _check_id(service_id)
         try:
-            return _tail(self.log_file(service_id), lines)
+            return tail_lines(self.log_file(service_id), lines)
         except FileNotFoundError:
             return []
 
@@ -235,21 +235,3 @@ def _all_stats() -> Iterator[Stat]:
     for entry in os.scandir("/proc"):
         if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
             yield stat
-
-
-def _tail(path: Path, lines: int) -> list[str]:
-    if lines <= 0:
-        return []
-    with open(path, "rb") as handle:
-        position = handle.seek(0, os.SEEK_END)
-        data = b""
-        # One newline more than asked for guarantees the first kept line is whole.
-        while position > 0 and data.count(b"\n") <= lines:
-            step = min(TAIL_BLOCK, position)
-            position -= step
-            handle.seek(position)
-            data = handle.read(step) + data
-    text = data.decode(errors="replace").split("\n")
-    if text and text[-1] == "":
-        text.pop()
-    return text[-lines:]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpumod.adapters.process.base import LaunchSpec, ProcessError, ProcessInfo
-from gpumod.adapters.process.direct import _tail as tail_lines
+from gpumod.adapters.process.logs import tail_lines
 from gpumod.adapters.process.units import (
     STOP_TIMEOUT_S,
     UnitMeta,
