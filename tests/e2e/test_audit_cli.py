@@ -8,18 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Gpumod, event_count
+from tests.integration.support import raw_execute as tamper
 
 OLD = 23
-
-
-def tamper(db: Path, *statements: str) -> None:
-    """What someone with the sqlite3 shell could do."""
-    conn = sqlite3.connect(db, isolation_level=None)
-    try:
-        for statement in statements:
-            conn.execute(statement)
-    finally:
-        conn.close()
 
 
 def test_verify_an_intact_log(initialized: Gpumod) -> None:
