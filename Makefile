@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup tour test lint bench clean
+.PHONY: setup tour test lint bench bench-mcp clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -26,6 +26,9 @@ test: lint  ## the whole suite: lint, types, licences, tests
 
 bench: setup
 	$(PY) benchmarks/bench_log.py
+
+bench-mcp: setup  ## idle memory and call latency of `gpumod mcp` on a 1,000,000-event log
+	$(PY) benchmarks/bench_mcp.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

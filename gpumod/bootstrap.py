@@ -74,6 +74,7 @@ def real_machine(state_dir: Path, settings: MachineSettings) -> Machine:
     from gpumod.adapters.gpu.select import open_gpu
     from gpumod.adapters.locks import gpu_lock
     from gpumod.adapters.net import port_in_use
+    from gpumod.adapters.process.routing import RoutingBackend
     from gpumod.adapters.process.select import choose_backend
     from gpumod.adapters.process.tree import pids_of
     from gpumod.commands.machine import Machine
@@ -86,10 +87,11 @@ def real_machine(state_dir: Path, settings: MachineSettings) -> Machine:
         raise ValueError("--stand-ins needs the simulated GPU (--gpu sim:24GiB): stand-ins "
                          "allocate their memory there, not on a real GPU")
     return Machine(
-        gpu=gpu, backend=choose_backend(settings.process_backend, state_dir),
+        gpu=gpu,
+        backend=RoutingBackend(choose_backend(settings.process_backend, state_dir), state_dir),
         driver_for=driver_for, launch_spec=_launcher(state_dir, settings, gpu),
         port_in_use=port_in_use, pids_of=pids_of,
-        lock=lambda: gpu_lock(state_dir / "gpu.lock"),
+        lock=lambda wait=True: gpu_lock(state_dir / "gpu.lock", wait),
         monotonic=time.monotonic, sleep=time.sleep,
     )
 

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 ID_RULE = "lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64"
@@ -59,8 +59,23 @@ class ServiceDefinition(BaseModel):
     depends_on: list[str] = []
     unit_template: str | None = None
     unit_vars: dict[str, Any] = {}
+    # A container's settings (image, ports, volumes, ...), read by the docker driver alone.
+    extra_config: dict[str, Any] = {}
 
     _check_id = field_validator("id")(check_id)
+
+    @field_validator("extra_config")
+    @classmethod
+    def _container(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if info.data.get("driver") != Driver.DOCKER:
+            raise ValueError("only driver 'docker' reads extra_config; other drivers take "
+                             "their settings from unit_vars")
+        # Checked here so `service add` refuses what the start would; a docker preset without
+        # extra_config is refused at start.
+        from gpumod.adapters.drivers.docker_preset import check_preset
+
+        check_preset({**info.data, "extra_config": value})
+        return value
 
     @field_validator("health_endpoint")
     @classmethod

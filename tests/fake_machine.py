@@ -25,17 +25,27 @@ class FakeProcess:
     exit_code: int | None = None
     vram_mb: int = 0
     log: list[str] = field(default_factory=list)
+    stopped_at: float | None = None
 
 
 class FakeGpu:
-    def __init__(self, total_mb: int = 24576, others_mb: int = 0) -> None:
-        self.total_mb, self.others_mb = total_mb, others_mb
+    """Memory of an exited process stays held for `release_s` (fake) seconds, as with CUDA."""
+
+    def __init__(self, total_mb: int = 24576, others_mb: int = 0, release_s: float = 0.0,
+                 clock: FakeTime | None = None) -> None:
+        self.total_mb, self.others_mb, self.release_s = total_mb, others_mb, release_s
+        self.clock = clock or FakeTime()
         self.backend: FakeBackend | None = None
+
+    def _holds(self, proc: FakeProcess) -> bool:
+        if proc.running or proc.stopped_at is None:
+            return proc.running
+        return self.clock.now < proc.stopped_at + self.release_s
 
     def snapshot(self) -> GpuSnapshot:
         procs = [GpuProcessUsage(p.pid, p.vram_mb, p.spec.service_id)
                  for p in (self.backend.processes.values() if self.backend else [])
-                 if p.running and p.vram_mb]
+                 if self._holds(p) and p.vram_mb]
         if self.others_mb:
             procs.append(GpuProcessUsage(1, self.others_mb, "someone-else"))
         used = sum(p.used_mb for p in procs)
@@ -46,7 +56,8 @@ class FakeGpu:
 class FakeBackend:
     name = "fake"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: FakeTime | None = None) -> None:
+        self.clock = clock or FakeTime()
         self.processes: dict[str, FakeProcess] = {}
         self.next_pid = 1000
         self.on_start: dict[str, dict[str, Any]] = {}  # service -> FakeProcess field overrides
@@ -60,7 +71,11 @@ class FakeBackend:
         return ProcessInfo(spec.service_id, proc.pid, proc.running, proc.exit_code)
 
     def stop(self, service_id: str, timeout_s: float) -> ProcessInfo:
-        proc = self.processes[service_id]
+        proc = self.processes.get(service_id)
+        if proc is None:  # as the real backends: nothing to stop is not an error
+            return ProcessInfo(service_id, None, False)
+        if proc.running:
+            proc.stopped_at = self.clock.now
         proc.running, proc.exit_code = False, proc.exit_code if proc.exit_code is not None else 0
         return self.info(service_id)
 
@@ -129,14 +144,15 @@ class FakeTime:
 
 
 def fake_machine(total_mb: int = 24576, others_mb: int = 0, polls_to_ready: int = 3,
-                 busy_ports: frozenset[int] = frozenset()) -> tuple[Machine, FakeBackend,
-                                                                    FakeDriver, FakeGpu]:
-    backend, gpu, clock = FakeBackend(), FakeGpu(total_mb, others_mb), FakeTime()
+                 busy_ports: frozenset[int] = frozenset(), release_s: float = 0.0,
+                 ) -> tuple[Machine, FakeBackend, FakeDriver, FakeGpu]:
+    clock = FakeTime()
+    backend, gpu = FakeBackend(clock), FakeGpu(total_mb, others_mb, release_s, clock)
     gpu.backend = backend
     driver = FakeDriver(backend, polls_to_ready)
 
     @contextmanager
-    def lock() -> Iterator[None]:
+    def lock(wait: bool = True) -> Iterator[None]:
         yield
 
     machine = Machine(

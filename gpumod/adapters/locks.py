@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from gpumod.commands.machine import GpuBusy
 
-class LockBusy(RuntimeError):
+
+class LockBusy(GpuBusy):
     """Another gpumod process holds the GPU lock and the caller chose not to wait."""
 
 

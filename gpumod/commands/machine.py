@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from gpumod.adapters.drivers.base import Driver
 from gpumod.adapters.gpu.base import Gpu, GpuSnapshot
@@ -16,6 +16,16 @@ class ActionFailed(RuntimeError):
     """A step on the machine failed; the failure is already recorded as an event."""
 
 
+class GpuBusy(RuntimeError):
+    """Another gpumod process is changing the GPU and the caller chose not to wait."""
+
+
+class GpuLock(Protocol):
+    def __call__(self, wait: bool = True) -> AbstractContextManager[None]:
+        """Held by one GPU-changing operation at a time; GpuBusy when not waiting."""
+        ...
+
+
 @dataclass
 class Machine:
     gpu: Gpu
@@ -24,7 +34,7 @@ class Machine:
     launch_spec: Callable[[dict[str, Any]], LaunchSpec]
     port_in_use: Callable[[int], bool]
     pids_of: Callable[[int], set[int]]  # a process and its descendants
-    lock: Callable[[], AbstractContextManager[None]]  # one GPU-changing operation at a time
+    lock: GpuLock  # one GPU-changing operation at a time, across processes
     monotonic: Callable[[], float]
     sleep: Callable[[float], None]
 

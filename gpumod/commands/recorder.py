@@ -23,6 +23,7 @@ from gpumod.projections.state import State
 
 MAX_ATTEMPTS = 5
 Decide = Callable[[State], list[Event]]
+Listener = Callable[[list[RecordedEvent]], None]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Recorder:
                  arguments: dict[str, Any], origin: Origin) -> None:
         self.store, self.new_id = store, new_id
         self.command_name, self.arguments = command_name, arguments
+        self.listeners: list[Listener] = []  # told of each batch once it is stored (progress)
         command_id = new_id()
         self.correlation_id = origin.correlation_id or command_id
         self.metadata: dict[str, Any] = {
@@ -65,7 +67,7 @@ class Recorder:
             batch = [self._new(event) for event in events]
             expected = {e.stream: state.version_of(e.stream) for e in batch}
             try:
-                return self.store.append(batch, expected)
+                return self._told(self.store.append(batch, expected))
             except WrongExpectedVersion:
                 continue
         busy = Rejected("busy", f"gave up after {MAX_ATTEMPTS} conflicting writes; try again")
@@ -73,7 +75,12 @@ class Recorder:
         raise busy
 
     def fact(self, *events: Event) -> list[RecordedEvent]:
-        return self.store.append([self._new(event) for event in events])
+        return self._told(self.store.append([self._new(event) for event in events]))
+
+    def _told(self, recorded: list[RecordedEvent]) -> list[RecordedEvent]:
+        for listener in self.listeners:
+            listener(recorded)
+        return recorded
 
     def reject(self, rejected: Rejected) -> None:
         self.fact(ev.CommandRejected(command=self.command_name, arguments=self.arguments,

@@ -95,8 +95,14 @@ def _starting(view: ServiceView, event: Any) -> None:
     view.pid, view.last_error = event.pid, None
 
 
+def _stopped(view: ServiceView, event: Any) -> None:
+    view.exited_pids = list(event.pids)
+
+
 def _slept(view: ServiceView, event: Any) -> None:
     view.sleep_level = event.level
+    if event.vram_held_mb is not None:
+        view.sleep_vram_mb = event.vram_held_mb
 
 
 def _woke(view: ServiceView, event: Any) -> None:
@@ -117,6 +123,7 @@ def _crashed(view: ServiceView, event: Any) -> None:
 
 _DETAILS: dict[str, Callable[[ServiceView, Any], None]] = {
     "ServiceStarting": _starting,
+    "ServiceStopped": _stopped,
     "ServiceSlept": _slept,
     "ServiceWoke": _woke,
     "ServiceStartFailed": _failed,

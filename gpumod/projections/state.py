@@ -15,6 +15,8 @@ class ServiceView:
     pid: int | None = None
     sleep_level: str | None = None
     measured_vram_mb: int | None = None
+    sleep_vram_mb: int | None = None  # what it held when last asleep
+    exited_pids: list[int] = field(default_factory=list)  # memory may still be held (CUDA)
     last_error: str | None = None
     oom_count: int = 0
 

@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,3 +124,13 @@ def initialized(gpumod: Gpumod, initialized_template: Path) -> Gpumod:
         if source.exists():
             shutil.copyfile(source, gpumod.db.with_name(gpumod.db.name + suffix))
     return gpumod
+
+
+@pytest.fixture
+def switching(initialized: Gpumod) -> Iterator[Gpumod]:
+    """The example presets and modes, with fast stand-ins; every service stopped afterwards."""
+    from tests.e2e.switching import stop_everything, write_behaviours
+
+    write_behaviours(initialized.db.parent / "state")
+    yield initialized
+    stop_everything(initialized)

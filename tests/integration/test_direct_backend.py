@@ -243,9 +243,9 @@ def test_a_service_outlives_the_short_lived_command_that_started_it(
     wait_ready(backend)
     info = backend.info("svc")
     assert (info.running, info.pid) == (True, pid)
-    # when stopped from here; then it is gone, its exit code unknown to a non-parent
+    # when stopped from here; then it is gone, and its supervisor recorded how it ended
     stopped = backend.stop("svc", timeout_s=GUARD_S)
-    assert (stopped.running, stopped.exit_code) == (False, None)
+    assert (stopped.running, stopped.exit_code) == (False, -signal.SIGTERM)
     assert gone(pid)
 
 
@@ -254,9 +254,9 @@ def test_a_service_started_elsewhere_that_died_is_not_running(
     # given a service started by another gpumod command, which then failed
     subprocess.run([sys.executable, "-c", CLI, str(tmp_path / "state"), EXIT_3],
                    capture_output=True, timeout=GUARD_S, check=True)
-    # then it shows as not running; its exit code went to a parent that is gone
+    # then it shows as not running, with the exit code its supervisor recorded
     eventually(lambda: not backend.info("svc").running, "the service to exit")
-    assert backend.info("svc").exit_code is None
+    assert backend.info("svc").exit_code == 3
 
 
 def test_log_tail_returns_the_last_lines_of_a_long_log(

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from gpumod.adapters.drivers.base import Driver
+from gpumod.adapters.drivers.docker import DockerDriver
 from gpumod.adapters.drivers.fastapi import FastApiDriver
 from gpumod.adapters.drivers.llamacpp import LlamaCppDriver
 from gpumod.adapters.drivers.mistralrs import MistralRsDriver
@@ -303,10 +304,11 @@ def test_a_vllm_model_path_is_served_under_its_model_id() -> None:
 # ----- registry
 
 # mypy checks that each class implements the Driver protocol
-IMPLEMENTATIONS: list[Driver] = [VllmDriver(), LlamaCppDriver(), MistralRsDriver(), FastApiDriver()]
+IMPLEMENTATIONS: list[Driver] = [VllmDriver(), LlamaCppDriver(), MistralRsDriver(), FastApiDriver(),
+                                 DockerDriver()]
 
 
-def test_the_registry_knows_the_four_drivers() -> None:
+def test_the_registry_knows_the_five_drivers() -> None:
     assert set(driver_names()) == {d.name for d in IMPLEMENTATIONS}
     for name in driver_names():
         assert driver_for(name).name == name
@@ -318,7 +320,8 @@ def test_importing_the_registry_and_drivers_does_not_import_httpx() -> None:
     code = ("import sys, gpumod.adapters.drivers.registry as r\n"
             "[r.driver_for(n) for n in r.driver_names()]\n"
             "import gpumod.adapters.standins.launch\n"
-            "assert 'httpx' not in sys.modules, 'httpx imported'\n")
+            "assert 'httpx' not in sys.modules, 'httpx imported'\n"
+            "assert 'docker' not in sys.modules, 'the Docker SDK imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 

@@ -10,9 +10,9 @@ import typer
 from gpumod.adapters.cli.context import app_of, cli_origin
 
 if TYPE_CHECKING:
-    from gpumod.bootstrap import App
     from gpumod.commands.machine import Machine
     from gpumod.commands.recorder import Recorder
+    from gpumod.events.base import RecordedEvent
 
 Saga = Callable[["Recorder", "Machine"], object]
 
@@ -65,21 +65,17 @@ def wake(service_id: str, ctx: typer.Context) -> None:
 
 
 def _run(ctx: typer.Context, name: str, arguments: dict[str, object], saga: Saga) -> None:
-    from gpumod.commands.recorder import Recorder
+    from gpumod.adapters.cli.faults import fault_listeners
+    from gpumod.commands.operate import operate
 
     app = app_of(ctx)
-    machine = app.machine()
-    rec = Recorder(app.store, app.bus.new_id, name, arguments, cli_origin())
-    try:
-        with machine.lock():
-            saga(rec, machine)
-    finally:
-        _show(app, rec.correlation_id)
+    operate(app.store, app.bus.new_id, app.machine(), name, dict(arguments), cli_origin(), saga,
+            listeners=[show_events, *fault_listeners()])
 
 
-def _show(app: App, correlation_id: str) -> None:
+def show_events(events: list[RecordedEvent]) -> None:
+    """Each step as soon as it is recorded."""
     from gpumod.adapters.cli.render import summary
-    from gpumod.events.query import EventFilter
 
-    for event in app.store.read(EventFilter(correlation_id=correlation_id)):
+    for event in events:
         typer.echo(f"#{event.position:<6} {event.type:<24} {summary(event.data, 80)}")

@@ -13,12 +13,16 @@ from gpumod.adapters.cli import (
     history_cmd,
     lifecycle_cmds,
     log_cmds,
+    mcp_cmd,
     monitor_cmd,
+    postmortem_cmd,
     replay_cmd,
     status_cmd,
+    switch_cmds,
     template_cmds,
 )
 from gpumod.adapters.cli.context import Settings
+from gpumod.adapters.cli.simulate_cmd import simulate_app
 
 app = typer.Typer(
     help="gpumod: run inference services that share one GPU, with every change recorded.",
@@ -28,7 +32,7 @@ app = typer.Typer(
 )
 service_app = typer.Typer(help="Register, inspect and remove services (presets).",
                           no_args_is_help=True)
-mode_app = typer.Typer(help="Define, inspect and remove modes.", no_args_is_help=True)
+mode_app = typer.Typer(help="Define, switch, inspect and remove modes.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the log's integrity.", no_args_is_help=True)
 events_app = typer.Typer(help="Export and import the event log.", no_args_is_help=True)
 
@@ -57,14 +61,18 @@ def main(
 
 config_cmds.register(app, service_app, mode_app)
 lifecycle_cmds.register(service_app)
+switch_cmds.register(app, mode_app)
 status_cmd.register(app)
 history_cmd.register(app)
 replay_cmd.register(app)
 template_cmds.register(app)
 monitor_cmd.register(app)
+mcp_cmd.register(app)
+postmortem_cmd.register(app)
 log_cmds.register(audit_app, events_app)
 app.add_typer(service_app, name="service")
 app.add_typer(mode_app, name="mode")
+app.add_typer(simulate_app, name="simulate")
 app.add_typer(audit_app, name="audit")
 app.add_typer(events_app, name="events")
 

@@ -20,6 +20,9 @@ Preset field -> command line:
 
 `/health` answers 503 while the model loads (not ready), 200 once it can serve. A router wake is
 finished only when `GET /models` reports the model `loaded`, not when `/models/load` returns.
+A model whose process idled asleep (`--sleep-idle-seconds` in extra_args) is `sleeping`: still
+running, so `/models/load` refuses it (400 "model is already running") and `/models/unload`
+takes it; any request routed to it wakes it.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from gpumod.adapters.process.base import LaunchSpec
 
 ACCEPTED = ("model_path", "context_size", "n_gpu_layers", "jinja", "extra_args", "models_dir",
             "models_max", "no_models_autoload", "default_model")
-ACTIVE = ("loaded", "loading")
+ACTIVE = ("loaded", "loading", "sleeping")  # a model process runs: unload stops it
 ROUTER_ONLY = ("models_max", "no_models_autoload", "default_model")
 RESERVED = ("--port", "--host", "-m", "--model", "-hf", "--hf-repo", "-c", "--ctx-size", "-ngl",
             "--gpu-layers", "--n-gpu-layers", "--jinja", "--no-jinja", "--models-dir",
@@ -124,7 +127,10 @@ class LlamaCppDriver:
         entry = _models(definition).get(model)
         if entry is None:
             raise DriverError(f"llama-server router does not list model {model!r}")
-        if _status(entry) not in ("loaded", "loading"):
+        if _status(entry) == "sleeping":
+            # Routed to the model's process, any request wakes it (and answers once awake).
+            http.request(definition, "GET", "/slots", params={"model": model}, timeout=timeout)
+        elif _status(entry) not in ("loaded", "loading"):
             http.call(definition, "POST", "/models/load", f"llama-server load {model!r}",
                       json={"model": model}, timeout=timeout)
 

@@ -13,6 +13,7 @@ _DRIVERS: dict[str, tuple[str, str]] = {
     "llamacpp": ("gpumod.adapters.drivers.llamacpp", "LlamaCppDriver"),
     "mistralrs": ("gpumod.adapters.drivers.mistralrs", "MistralRsDriver"),
     "fastapi": ("gpumod.adapters.drivers.fastapi", "FastApiDriver"),
+    "docker": ("gpumod.adapters.drivers.docker", "DockerDriver"),
 }
 
 

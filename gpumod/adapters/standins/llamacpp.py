@@ -130,10 +130,10 @@ class LlamaCppStandIn(StandIn):
     def load(self, request: Request) -> Reply:
         name = request.body.get("model") if isinstance(request.body, dict) else None
         with self.lock:
-            if name not in self.models:
-                return _error(400, f"model {name!r} not found", "invalid_request_error")
+            if name not in self.models:  # as the real router answers
+                return _error(404, "File Not Found", "not_found_error")
             if self.models[name]["value"] in ("loaded", "loading"):
-                return _error(400, f"model {name!r} is already loaded", "invalid_request_error")
+                return _error(400, "model is already running", "invalid_request_error")
             self.models[name] = {"value": "loading"}
             loaded = [n for n in self.order if self.models[n]["value"] == "loaded"]
             if self.args.models_max and len(loaded) >= self.args.models_max:
@@ -148,9 +148,9 @@ class LlamaCppStandIn(StandIn):
         self.act()
         with self.lock:
             if name not in self.models:
-                return _error(400, f"model {name!r} not found", "invalid_request_error")
+                return _error(400, "model is not found", "invalid_request_error")
             if self.models[name]["value"] != "loaded":
-                return _error(400, f"model {name!r} is not running", "invalid_request_error")
+                return _error(400, "model is not running", "invalid_request_error")
             self._drop(name)
         self.log(f"srv    unload: model '{name}' unloaded")
         return Reply(200, {"success": True})

@@ -28,7 +28,8 @@ def sleep_service(rec: Recorder, machine: Machine, sid: str, level: str | None) 
         rec.fact(ev.ServiceSleepFailed(service_id=sid, level=chosen,
                                        reason=str(exc), http_status=exc.status))
         raise ActionFailed(f"{sid}: sleep failed: {exc}") from None
-    rec.fact(ev.ServiceSlept(service_id=sid, level=chosen))
+    held = machine.held_mb(machine.gpu.snapshot(), view.pid)
+    rec.fact(ev.ServiceSlept(service_id=sid, level=chosen, vram_held_mb=held))
     return chosen
 
 

@@ -15,7 +15,7 @@ from gpumod.commands import lifecycle
 from gpumod.commands.current_state import current_state
 from gpumod.commands.errors import Rejected
 from gpumod.commands.machine import ActionFailed, Machine
-from gpumod.commands.oom import oom_event, oom_in
+from gpumod.commands.oom import oom_event, oom_evidence
 from gpumod.commands.recorder import Recorder
 from gpumod.events import catalogue as ev
 from gpumod.events.base import Event
@@ -123,13 +123,17 @@ def _load_router_model(driver: Driver, definition: dict[str, Any], outcome: Outc
 
 def _fail(rec: Recorder, machine: Machine, sid: str, definition: dict[str, Any],
           outcome: Outcome) -> NoReturn:
+    # Read the GPU before stopping anything: the post-mortem needs memory as it was at failure.
     snapshot = machine.gpu.snapshot()
     tail = machine.backend.log_tail(sid)
+    view = current_state(rec.store).services[sid]
+    need, held = lifecycle.vram_need(view), machine.held_mb(snapshot, view.pid)
     if machine.backend.info(sid).running:
         machine.backend.stop(sid, timeout_s=10)
     rec.fact(ev.ServiceStartFailed(service_id=sid, reason=outcome.reason,
                                    exit_code=outcome.exit_code, log_tail=tail))
-    need = lifecycle.vram_need(current_state(rec.store).services[sid])
-    if oom_in(tail):
-        rec.fact(oom_event(sid, "log", snapshot, need, tail))
+    # What it already held was available to it: a server that loaded, then hung, was not short.
+    evidence = oom_evidence(tail, snapshot.free_mb + held, need)
+    if evidence is not None:
+        rec.fact(oom_event(sid, evidence, snapshot, need, tail))
     raise ActionFailed(f"{sid}: {outcome.reason}" + (f"\n  {tail[-1]}" if tail else ""))

@@ -28,10 +28,12 @@ def stop_with_dependents(rec: Recorder, machine: Machine, sid: str) -> list[str]
 
 
 def stop_one(rec: Recorder, machine: Machine, sid: str) -> None:
-    rec.decide(lambda state: [lifecycle.decide_stop(state, sid)])
+    stopping = rec.decide(lambda state: [lifecycle.decide_stop(state, sid)])
+    pid = current_state(rec.store).services[sid].pid if stopping else None
+    pids = sorted(machine.pids_of(pid)) if pid is not None else []
     try:
         info = machine.backend.stop(sid, timeout_s=STOP_TIMEOUT_S)
     except ProcessError as exc:
         rec.fact(ev.ServiceStopFailed(service_id=sid, reason=str(exc)))
         raise ActionFailed(f"{sid}: stop failed: {exc}") from None
-    rec.fact(ev.ServiceStopped(service_id=sid, exit_code=info.exit_code))
+    rec.fact(ev.ServiceStopped(service_id=sid, exit_code=info.exit_code, pids=pids))

@@ -63,6 +63,7 @@ class ServiceStopping(_Lifecycle):
 class ServiceStopped(_Lifecycle):
     type_name: ClassVar[str] = "ServiceStopped"
     exit_code: int | None = None
+    pids: list[int] = []  # its process tree when the stop began: their VRAM is freed late
 
 
 @registered
@@ -75,6 +76,7 @@ class ServiceStopFailed(_Lifecycle):
 class ServiceSlept(_Lifecycle):
     type_name: ClassVar[str] = "ServiceSlept"
     level: Literal["l1", "l2", "router"]
+    vram_held_mb: int | None = None  # measured once asleep; plans use it for later sleeps
 
 
 @registered
