@@ -24,16 +24,16 @@ def simulation_dict(simulation: Simulation) -> dict[str, Any]:
 
 
 def timeline_dict(timeline: SwitchTimeline) -> dict[str, Any]:
-    """The switch with each step's duration (until the next step, or the end)."""
+    """The switch with each step's duration: the time since the step before, so a step that
+    ends an action (ServiceBecameHealthy, VramReleased, ServiceWoke) shows how long it took."""
     times = [_parse(step.at) for step in timeline.steps]
-    end = _parse(timeline.ended_at) if timeline.ended_at else None
     steps = []
     for index, step in enumerate(timeline.steps):
-        following = times[index + 1] if index + 1 < len(times) else end
-        duration = (following - times[index]).total_seconds() * 1000 if following else None
+        duration = (times[index] - times[index - 1]).total_seconds() * 1000 if index else 0.0
         steps.append({"position": step.position, "at": step.at, "type": step.type,
                       "stream": step.stream, "detail": step.detail,
-                      "duration_ms": None if duration is None else round(duration, 1)})
+                      "duration_ms": round(duration, 1)})
+    end = _parse(timeline.ended_at) if timeline.ended_at else None
     total = (end - _parse(timeline.started_at)).total_seconds() * 1000 if end else None
     return {"switch_id": timeline.switch_id, "correlation_id": timeline.correlation_id,
             "from_mode": timeline.from_mode, "to_mode": timeline.to_mode,

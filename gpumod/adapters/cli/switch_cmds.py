@@ -105,4 +105,4 @@ def _summary(timeline: dict[str, Any], status: str) -> str:
     head = (f"\nswitch {timeline['switch_id']}: {timeline['from_mode'] or '-'} -> "
             f"{timeline['to_mode']} {status.upper()} in {timeline['duration_ms'] or 0:.0f} ms")
     reason = f"\nreason: {timeline['reason']}" if timeline["reason"] else ""
-    return f"{head}{reason}\n{table(('STEP', 'STREAM', 'MS'), rows)}"
+    return f"{head}{reason}\n{table(('STEP', 'STREAM', '+MS'), rows)}"
