@@ -32,14 +32,14 @@ def timeline_dict(timeline: SwitchTimeline) -> dict[str, Any]:
         duration = (times[index] - times[index - 1]).total_seconds() * 1000 if index else 0.0
         steps.append({"position": step.position, "at": step.at, "type": step.type,
                       "stream": step.stream, "detail": step.detail,
-                      "duration_ms": round(duration, 1)})
+                      "duration_ms": round(duration, 3)})
     end = _parse(timeline.ended_at) if timeline.ended_at else None
     total = (end - _parse(timeline.started_at)).total_seconds() * 1000 if end else None
     return {"switch_id": timeline.switch_id, "correlation_id": timeline.correlation_id,
             "from_mode": timeline.from_mode, "to_mode": timeline.to_mode,
             "status": timeline.status, "started_at": timeline.started_at,
             "ended_at": timeline.ended_at, "reason": timeline.reason,
-            "duration_ms": None if total is None else round(total, 1), "steps": steps}
+            "duration_ms": None if total is None else round(total, 3), "steps": steps}
 
 
 def mode_status(state: State) -> dict[str, Any]:
