@@ -101,6 +101,7 @@ class FakeDriver:
         self.sleep_status: int | None = None  # e.g. 404 when vLLM dev mode is off
         self.health_override: dict[str, Health] = {}  # service -> what a live process answers
         self.calls: list[tuple[str, str]] = []
+        self.woken_from: str | None = None
 
     def launch_spec(self, definition: dict[str, Any]) -> LaunchSpec:
         return LaunchSpec(definition["id"], ("fake-server", definition["id"]),
@@ -124,8 +125,9 @@ class FakeDriver:
             raise DriverError(f"POST /sleep answered {self.sleep_status}", self.sleep_status)
         self.backend.processes[definition["id"]].vram_mb = 300
 
-    def wake(self, definition: dict[str, Any]) -> None:
+    def wake(self, definition: dict[str, Any], level: str | None = None) -> None:
         self.calls.append(("wake", definition["id"]))
+        self.woken_from = level
         self.backend.processes[definition["id"]].vram_mb = int(definition["vram_mb"])
 
     def is_sleeping(self, definition: dict[str, Any]) -> bool | None:

@@ -139,6 +139,7 @@ def test_sleep_then_wake_records_both_and_frees_memory(app: App) -> None:
     wake_service(recorder(app), machine, "chat")
 
     assert driver.calls == [("sleep", "chat"), ("wake", "chat")]
+    assert driver.woken_from == "l1"  # woken from the level it slept at
     assert [e.type for e in app.store.read()][-2:] == ["ServiceSlept", "ServiceWoke"]
 
 
@@ -174,3 +175,14 @@ def test_wake_refused_when_the_rest_of_its_memory_would_not_fit(app: App) -> Non
 
     with pytest.raises(Rejected, match="cannot wake 'chat'"):
         wake_service(recorder(app), machine, "chat")
+
+
+def test_a_service_slept_at_level_2_is_woken_from_level_2(app: App) -> None:
+    register(app, svc("chat", 7000, supports_sleep=True, sleep_mode="l1"))
+    machine, _, driver, _ = fake_machine()
+    start_with_dependencies(recorder(app), machine, "chat")
+    sleep_service(recorder(app), machine, "chat", "l2")
+
+    wake_service(recorder(app), machine, "chat")
+
+    assert driver.woken_from == "l2"

@@ -11,6 +11,7 @@ from gpumod.commands.simulate import SimulationError, simulate
 from gpumod.commands.switch_plan import Footprint, plan_switch
 from gpumod.commands.switch_reports import simulation_dict, timeline_dict
 from gpumod.events import catalogue as ev
+from gpumod.events.base import Event
 from gpumod.projections.fold import fold
 from gpumod.projections.state import State
 from tests.helpers import given, recorded
@@ -26,7 +27,7 @@ def mode(mid: str, *services: str) -> ev.ModeDefined:
                                                    "services": list(services)})
 
 
-def running(sid: str, vram: int) -> list[ev.Event]:
+def running(sid: str, vram: int) -> list[Event]:
     return [ev.ServiceStarting(service_id=sid, backend="fake", vram_needed_mb=vram),
             ev.ServiceProcessLaunched(service_id=sid, backend="fake", pid=100 + vram % 97),
             ev.ServiceBecameHealthy(service_id=sid, elapsed_ms=5)]

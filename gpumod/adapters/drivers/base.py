@@ -39,8 +39,9 @@ class Driver(Protocol):
         """Put the service to sleep at `level` (l1, l2, router); DriverError if refused."""
         ...
 
-    def wake(self, definition: dict[str, Any]) -> None:
-        """Return only once the service can serve again (router: model reported loaded)."""
+    def wake(self, definition: dict[str, Any], level: str | None = None) -> None:
+        """Wake from `level`, the one it slept at (None: the preset's); return only once the
+        service can serve again (router: model reported loaded)."""
         ...
 
     def is_sleeping(self, definition: dict[str, Any]) -> bool | None:

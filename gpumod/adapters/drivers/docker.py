@@ -38,7 +38,7 @@ class DockerDriver:
         raise DriverError(f"docker service {definition.get('id')!r} cannot sleep: stop it to "
                           "free its memory")
 
-    def wake(self, definition: dict[str, Any]) -> None:
+    def wake(self, definition: dict[str, Any], level: str | None = None) -> None:
         raise DriverError(f"docker service {definition.get('id')!r} cannot sleep, so it cannot "
                           "be woken: start it")
 

@@ -71,7 +71,7 @@ class FastApiDriver:
         http.call(definition, "POST", _endpoint(definition, "sleep_endpoint", "sleep"),
                   "fastapi sleep", timeout=v.startup_timeout(definition))
 
-    def wake(self, definition: dict[str, Any]) -> None:
+    def wake(self, definition: dict[str, Any], level: str | None = None) -> None:
         http.call(definition, "POST", _endpoint(definition, "wake_endpoint", "wake"),
                   "fastapi wake", timeout=v.startup_timeout(definition))
         http.poll(lambda: True if self.health(definition).ready else None,

@@ -117,7 +117,7 @@ class LlamaCppDriver:
             http.poll(_unloaded(definition, model), v.startup_timeout(definition),
                       f"llama-server unload of {model!r}")
 
-    def wake(self, definition: dict[str, Any]) -> None:
+    def wake(self, definition: dict[str, Any], level: str | None = None) -> None:
         """Router mode: load the default model and return only once `/models` says `loaded`."""
         self._need_router(definition, "wake")
         model = default_model(definition)

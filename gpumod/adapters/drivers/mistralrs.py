@@ -84,7 +84,7 @@ class MistralRsDriver:
         http.poll(lambda: True if _status(definition, model) == "unloaded" else None,
                   v.startup_timeout(definition), f"mistral.rs unload of {model!r}")
 
-    def wake(self, definition: dict[str, Any]) -> None:
+    def wake(self, definition: dict[str, Any], level: str | None = None) -> None:
         """Reload the model; returns once `/v1/models` reports it `loaded`.
 
         A reload may answer at once ("reloading") or once done; a model that falls back to

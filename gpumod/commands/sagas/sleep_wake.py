@@ -46,7 +46,7 @@ def wake_service(rec: Recorder, machine: Machine, sid: str) -> int:
     definition: dict[str, Any] = view.definition
     began = machine.monotonic()
     try:
-        machine.driver_for(str(definition["driver"])).wake(definition)
+        machine.driver_for(str(definition["driver"])).wake(definition, view.sleep_level)
     except DriverError as exc:
         rec.fact(ev.ServiceWakeFailed(service_id=sid, reason=str(exc), http_status=exc.status))
         raise ActionFailed(f"{sid}: wake failed: {exc}") from None
