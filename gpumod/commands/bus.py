@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gpumod.commands.handlers import HANDLERS
+from gpumod.commands.handlers import HANDLERS, READS
 from gpumod.commands.messages import Command
 from gpumod.commands.recorder import Origin, Recorder
 from gpumod.events.base import RecordedEvent
@@ -27,5 +27,7 @@ class CommandBus:
 
     def handle(self, command: Command, origin: Origin) -> list[RecordedEvent]:
         """Append what `command` decides; raise Rejected (after recording it) if refused."""
-        decide = HANDLERS[type(command)]
-        return self.recorder(command, origin).decide(lambda state: decide(command, state))
+        decide, reads = HANDLERS[type(command)], READS.get(type(command))
+        return self.recorder(command, origin).decide(
+            lambda state: decide(command, state),
+            (lambda state: reads(command, state)) if reads else None)

@@ -53,8 +53,10 @@ class Recorder:
             "gpumod_version": gpumod.__version__,
         }
 
-    def decide(self, decide: Decide) -> list[RecordedEvent]:
-        """Append what `decide` returns on the current state; re-decide if another writer won."""
+    def decide(self, decide: Decide,
+               reads: Callable[[State], set[str]] | None = None) -> list[RecordedEvent]:
+        """Append what `decide` returns on the current state; re-decide if another writer won
+        (on a stream it writes, or on one of the streams `reads` says the decision read)."""
         for _attempt in range(MAX_ATTEMPTS):
             state = current_state(self.store)
             try:
@@ -65,7 +67,8 @@ class Recorder:
             if not events:
                 return []
             batch = [self._new(event) for event in events]
-            expected = {e.stream: state.version_of(e.stream) for e in batch}
+            streams = {e.stream for e in batch} | (reads(state) if reads else set())
+            expected = {stream: state.version_of(stream) for stream in streams}
             try:
                 return self._told(self.store.append(batch, expected))
             except WrongExpectedVersion:
