@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gpumod.adapters.cli.context import app_of
+
+if TYPE_CHECKING:
+    from gpumod.bootstrap import App
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +30,9 @@ def mcp(
     token_file: Annotated[Path | None, typer.Option(
         help="File whose first line is the bearer token for --http (default: "
         "~/.config/gpumod/mcp-token; GPUMOD_MCP_TOKEN wins over any file).")] = None,
+    monitor: Annotated[bool, typer.Option(
+        "--monitor", help="Also watch the services' health while serving (as `gpumod "
+        "monitor` does), so no separate monitor process is needed.")] = False,
 ) -> None:
     """Let AI assistants operate the GPU and ask about its past (Model Context Protocol).
 
@@ -38,4 +45,16 @@ def mcp(
     from gpumod.adapters.mcp.http import HttpSettings
     from gpumod.adapters.mcp.server import serve
 
-    serve(app_of(ctx), HttpSettings(host, port, token) if token else None)
+    app = app_of(ctx)
+    halt = _start_monitor(app) if monitor else None
+    try:
+        serve(app, HttpSettings(host, port, token) if token else None)
+    finally:
+        if halt is not None:
+            halt()
+
+
+def _start_monitor(app: App) -> Callable[[], None]:
+    from gpumod.commands.sagas.monitor import Monitor, run_in_thread
+
+    return run_in_thread(Monitor(app.store, app.bus.new_id, app.machine()))

@@ -66,10 +66,10 @@ def stop_everything(gpumod: Gpumod) -> None:
 
 
 @asynccontextmanager
-async def mcp_session(gpumod: Gpumod, client: str = CLIENT,
-                      errlog: Path | None = None) -> AsyncIterator[ClientSession]:
+async def mcp_session(gpumod: Gpumod, client: str = CLIENT, errlog: Path | None = None,
+                      options: tuple[str, ...] = ()) -> AsyncIterator[ClientSession]:
     """An initialized session with `gpumod --db ... mcp` over stdio, as an assistant starts it."""
-    argv = [*gpumod_argv(), "--db", str(gpumod.db), *MACHINE, "mcp"]
+    argv = [*gpumod_argv(), "--db", str(gpumod.db), *MACHINE, "mcp", *options]
     params = StdioServerParameters(command=argv[0], args=argv[1:], env=gpumod.env)
     log_file = errlog or gpumod.db.parent / "mcp-server.log"
     with log_file.open("a", encoding="utf-8") as log:
