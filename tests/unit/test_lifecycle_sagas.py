@@ -186,3 +186,25 @@ def test_a_service_slept_at_level_2_is_woken_from_level_2(app: App) -> None:
     wake_service(recorder(app), machine, "chat")
 
     assert driver.woken_from == "l2"
+
+
+def test_a_start_right_after_a_stop_waits_for_the_stopped_service_memory(app: App) -> None:
+    register(app, svc("old", 15000), svc("new", 15000))
+    machine, _, _, _ = fake_machine(total_mb=24576, release_s=1.0)
+    start_with_dependencies(recorder(app), machine, "old")
+    stop_with_dependents(recorder(app, "StopService"), machine, "old")
+
+    start_with_dependencies(recorder(app), machine, "new")
+
+    released = next(app.store.read(EventFilter(types=("VramReleased",))))
+    assert released.data["waited_ms"] >= 1000
+    assert types_since(app, released.position)[:1] == ["ServiceStarting"]
+
+
+def test_memory_held_by_another_program_is_not_waited_for(app: App) -> None:
+    register(app, svc("big", 20000))
+    machine, _, _, _ = fake_machine(total_mb=24576, others_mb=6000)
+
+    with pytest.raises(Rejected, match="cannot start 'big'"):
+        start_with_dependencies(recorder(app), machine, "big")
+    assert "VramReleaseAwaited" not in types_since(app, 0)

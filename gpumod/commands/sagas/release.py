@@ -6,9 +6,13 @@ A timeout is a failure, not a warning: starting anyway is how a load meets "30 G
 
 from __future__ import annotations
 
+from contextlib import suppress
+
+from gpumod.adapters.gpu.base import GpuSnapshot
 from gpumod.commands.machine import ActionFailed, Machine
 from gpumod.commands.recorder import Recorder
 from gpumod.events import catalogue as ev
+from gpumod.projections.state import State
 
 RELEASE_TIMEOUT_S = 30.0
 POLL_S = 0.01
@@ -51,3 +55,20 @@ def _thin(samples: list[tuple[int, int]]) -> list[tuple[int, int]]:
     if len(samples) <= MAX_SAMPLES:
         return samples
     return samples[:1] + samples[-(MAX_SAMPLES - 1):]
+
+
+def releasing_mb(state: State, snapshot: GpuSnapshot) -> int:
+    """VRAM still held by the processes of services already stopped (CUDA frees it late)."""
+    exited = {pid for view in state.services.values() if view.pid is None
+              for pid in view.exited_pids}
+    return sum(p.used_mb for p in snapshot.processes if p.pid in exited)
+
+
+def await_releasing(rec: Recorder, machine: Machine, state: State, needed_mb: int) -> None:
+    """Before a start or wake: wait if memory being released would make room, else go on
+    (the VRAM check that follows refuses with the figures, after a timeout too)."""
+    snapshot = machine.gpu.snapshot()
+    releasing = releasing_mb(state, snapshot)
+    if releasing and snapshot.free_mb < needed_mb <= snapshot.free_mb + releasing:
+        with suppress(ReleaseTimedOut):
+            await_free_vram(rec, machine, needed_mb)

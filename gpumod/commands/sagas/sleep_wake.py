@@ -10,6 +10,7 @@ from gpumod.commands.current_state import current_state
 from gpumod.commands.errors import Rejected
 from gpumod.commands.machine import ActionFailed, Machine
 from gpumod.commands.recorder import Recorder
+from gpumod.commands.sagas.release import await_releasing
 from gpumod.events import catalogue as ev
 
 
@@ -36,6 +37,10 @@ def sleep_service(rec: Recorder, machine: Machine, sid: str, level: str | None) 
 def wake_service(rec: Recorder, machine: Machine, sid: str) -> int:
     """Wake `sid` once VRAM allows; returns how long the wake took, in ms."""
     state = current_state(rec.store)
+    if (sleeping := state.services.get(sid)) is not None:
+        held = machine.held_mb(machine.gpu.snapshot(), sleeping.pid)
+        need = max(lifecycle.vram_need(sleeping) - held, 0) + lifecycle.VRAM_MARGIN_MB
+        await_releasing(rec, machine, state, need)
     snapshot = machine.gpu.snapshot()
     try:
         view = lifecycle.service(state, sid)

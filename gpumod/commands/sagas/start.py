@@ -17,6 +17,7 @@ from gpumod.commands.errors import Rejected
 from gpumod.commands.machine import ActionFailed, Machine
 from gpumod.commands.oom import oom_event, oom_evidence
 from gpumod.commands.recorder import Recorder
+from gpumod.commands.sagas.release import await_releasing
 from gpumod.events import catalogue as ev
 from gpumod.events.base import Event
 from gpumod.projections.state import State
@@ -42,6 +43,10 @@ def start_with_dependencies(rec: Recorder, machine: Machine, sid: str) -> list[s
 
 def start_one(rec: Recorder, machine: Machine, sid: str) -> None:
     definition: dict[str, Any] = {}
+    state = current_state(rec.store)
+    if sid in state.services:
+        need = lifecycle.vram_need(state.services[sid]) + lifecycle.VRAM_MARGIN_MB
+        await_releasing(rec, machine, state, need)
 
     def decide(state: State) -> list[Event]:
         snapshot = machine.gpu.snapshot()

@@ -14,7 +14,12 @@ from gpumod.commands.errors import Rejected
 from gpumod.commands.lifecycle import VRAM_MARGIN_MB
 from gpumod.commands.machine import ActionFailed, Machine
 from gpumod.commands.recorder import Recorder
-from gpumod.commands.sagas.release import RELEASE_TIMEOUT_S, ReleaseTimedOut, await_free_vram
+from gpumod.commands.sagas.release import (
+    RELEASE_TIMEOUT_S,
+    ReleaseTimedOut,
+    await_free_vram,
+    releasing_mb,
+)
 from gpumod.commands.sagas.sleep_wake import sleep_service, wake_service
 from gpumod.commands.sagas.start import start_one
 from gpumod.commands.sagas.stop import stop_one
@@ -59,10 +64,7 @@ def footprint(machine: Machine, state: State) -> Footprint:
     snapshot = machine.gpu.snapshot()
     held = {sid: machine.held_mb(snapshot, view.pid) for sid, view in state.services.items()
             if view.pid is not None}
-    exited = {pid for view in state.services.values() if view.pid is None
-              for pid in view.exited_pids}
-    releasing = sum(p.used_mb for p in snapshot.processes if p.pid in exited)
-    return Footprint(snapshot.free_mb, held, releasing)
+    return Footprint(snapshot.free_mb, held, releasing_mb(state, snapshot))
 
 
 def _request(rec: Recorder, machine: Machine, switch_id: str, mode_id: str,
