@@ -76,7 +76,7 @@ def real_machine(state_dir: Path, settings: MachineSettings) -> Machine:
     from gpumod.adapters.net import port_in_use
     from gpumod.adapters.process.routing import RoutingBackend
     from gpumod.adapters.process.select import choose_backend
-    from gpumod.adapters.process.tree import pids_of
+    from gpumod.adapters.process.tree import descends_from
     from gpumod.commands.machine import Machine
 
     if settings.gpu.startswith("sim"):
@@ -90,7 +90,7 @@ def real_machine(state_dir: Path, settings: MachineSettings) -> Machine:
         gpu=gpu,
         backend=RoutingBackend(choose_backend(settings.process_backend, state_dir), state_dir),
         driver_for=driver_for, launch_spec=_launcher(state_dir, settings, gpu),
-        port_in_use=port_in_use, pids_of=pids_of,
+        port_in_use=port_in_use, descends=descends_from,
         lock=lambda wait=True: gpu_lock(state_dir / "gpu.lock", wait),
         monotonic=time.monotonic, sleep=time.sleep,
     )

@@ -33,14 +33,18 @@ class Machine:
     driver_for: Callable[[str], Driver]
     launch_spec: Callable[[dict[str, Any]], LaunchSpec]
     port_in_use: Callable[[int], bool]
-    pids_of: Callable[[int], set[int]]  # a process and its descendants
+    descends: Callable[[int, int], bool]  # (pid, root): pid is root or one of its descendants
     lock: GpuLock  # one GPU-changing operation at a time, across processes
     monotonic: Callable[[], float]
     sleep: Callable[[float], None]
 
     def held_mb(self, snapshot: GpuSnapshot, pid: int | None) -> int:
         """VRAM held by the process tree of `pid` in one GPU reading."""
-        if pid is None:
-            return 0
-        pids = self.pids_of(pid)
+        pids = set(self.gpu_pids(snapshot, pid))
         return sum(p.used_mb for p in snapshot.processes if p.pid in pids)
+
+    def gpu_pids(self, snapshot: GpuSnapshot, pid: int | None) -> list[int]:
+        """The processes of `pid`'s tree that use the GPU in this reading."""
+        if pid is None:
+            return []
+        return sorted(p.pid for p in snapshot.processes if self.descends(p.pid, pid))

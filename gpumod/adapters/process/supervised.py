@@ -1,4 +1,4 @@
-"""A direct-backend service under its supervisor (supervisor.py): launch, records, exit status.
+"""A direct-backend service under its supervisor (supervisor.sh): launch, records, exit status.
 
 `<id>.pid` holds the service's pid and start time and the supervisor's; `<id>.exit` the status
 the supervisor wrote: the exit code, or -N when signal N ended it (SIGTERM: -15).
@@ -7,8 +7,8 @@ the supervisor wrote: the exit code, or -N when signal N ended it (SIGTERM: -15)
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -18,7 +18,7 @@ from typing import IO
 from gpumod.adapters.process import groups
 from gpumod.adapters.process.base import LaunchSpec, ProcessError
 
-SUPERVISOR = Path(__file__).with_name("supervisor.py")
+SUPERVISOR = Path(__file__).with_name("supervisor.sh")
 # A supervisor writes the status and exits within milliseconds of its service; longer: it hangs.
 SUPERVISOR_WAIT_S = 5.0
 
@@ -42,10 +42,11 @@ _supervisors_lock = threading.Lock()
 def spawn(spec: LaunchSpec, exit_file: Path, log: IO[bytes]) -> Record:
     """Start the service under a new supervisor, its output appended to `log`."""
     _reap_exited()
+    _check_executable(spec)
     try:
-        # -I -S: the supervisor needs only the standard library, and starts faster.
+        # A POSIX shell starts in ~2 ms where a Python supervisor took ~35 ms of every start.
         supervisor = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(SUPERVISOR), str(exit_file), *spec.argv],
+            ["/bin/sh", str(SUPERVISOR), str(exit_file), *spec.argv],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, cwd=spec.cwd,
             env={**os.environ, **spec.env}, start_new_session=True)
     except OSError as error:
@@ -54,10 +55,10 @@ def spawn(spec: LaunchSpec, exit_file: Path, log: IO[bytes]) -> Record:
     assert supervisor.stdout is not None
     with supervisor.stdout:
         report = supervisor.stdout.readline().decode(errors="replace").strip().split(maxsplit=1)
-    if len(report) == 2 and report[0] == "error":
-        supervisor.wait()
-        raise ProcessError(f"cannot start {spec.service_id}: {spec.argv[0]}: {report[1]}")
     own = groups.stat(supervisor.pid)  # our unreaped child: its /proc entry exists until reaped
+    service = groups.stat(int(report[0])) if len(report) == 1 and report[0].isdigit() else None
+    if service is not None:  # the shell reaps it only in `wait`, after we read its start time
+        report.append(str(service.start_time))
     if len(report) != 2 or not "".join(report).isdigit() or own is None:
         supervisor.wait()
         raise ProcessError(f"cannot start {spec.service_id}: its supervisor failed, "
@@ -111,3 +112,14 @@ def _reap_exited() -> None:
         for record, supervisor in list(_supervisors.items()):
             if supervisor.poll() is not None:
                 del _supervisors[record]
+
+
+def _check_executable(spec: LaunchSpec) -> None:
+    """A missing binary is refused here, with its name, rather than as an exit code later."""
+    path = os.environ.get("PATH", "") if "PATH" not in spec.env else spec.env["PATH"]
+    program = spec.argv[0]
+    found = shutil.which(program, path=path) if "/" not in program else (
+        program if os.access(spec.cwd / program if spec.cwd else program, os.X_OK) else None)
+    if found is None:
+        reason = "Permission denied" if os.path.exists(program) else "No such file or directory"
+        raise ProcessError(f"cannot start {spec.service_id}: {program}: {reason}")

@@ -57,7 +57,7 @@ def _reconcile(rec: Recorder, machine: Machine, view: ServiceView) -> str | None
 
 
 def _finish_stop(rec: Recorder, machine: Machine, view: ServiceView) -> str:
-    pids = sorted(machine.pids_of(view.pid)) if view.pid is not None else []
+    pids = machine.gpu_pids(machine.gpu.snapshot(), view.pid)
     try:
         info = machine.backend.stop(view.id, timeout_s=30)
     except ProcessError as exc:
@@ -83,11 +83,12 @@ def _settle_start(rec: Recorder, machine: Machine, view: ServiceView) -> str:
 
 def _report_unmanaged(rec: Recorder, machine: Machine, state: State) -> list[str]:
     """GPU processes that no service of the log accounts for: reported, never adopted."""
+    snapshot = machine.gpu.snapshot()
     known: set[int] = set()
     for view in state.services.values():
-        known |= set(view.exited_pids) | (machine.pids_of(view.pid) if view.pid else set())
+        known |= set(view.exited_pids) | set(machine.gpu_pids(snapshot, view.pid))
     found = []
-    for proc in machine.gpu.snapshot().processes:
+    for proc in snapshot.processes:
         if proc.pid not in known:
             rec.fact(ev.UnmanagedProcessFound(pid=proc.pid, used_mb=proc.used_mb, name=proc.name))
             found.append(f"pid {proc.pid} ({proc.name or '?'}) holds {proc.used_mb} MB: "

@@ -30,7 +30,7 @@ def stop_with_dependents(rec: Recorder, machine: Machine, sid: str) -> list[str]
 def stop_one(rec: Recorder, machine: Machine, sid: str) -> None:
     stopping = rec.decide(lambda state: [lifecycle.decide_stop(state, sid)])
     pid = current_state(rec.store).services[sid].pid if stopping else None
-    pids = sorted(machine.pids_of(pid)) if pid is not None else []
+    pids = machine.gpu_pids(machine.gpu.snapshot(), pid)
     try:
         info = machine.backend.stop(sid, timeout_s=STOP_TIMEOUT_S)
     except ProcessError as exc:
