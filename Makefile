@@ -27,6 +27,7 @@ test: lint  ## the whole suite: lint, types, licences, tests
 bench: setup
 	$(PY) benchmarks/bench_log.py
 	$(PY) benchmarks/bench_switch.py
+	$(PY) benchmarks/bench_detection.py
 
 bench-mcp: setup  ## idle memory and call latency of `gpumod mcp` on a 1,000,000-event log
 	$(PY) benchmarks/bench_mcp.py

@@ -229,6 +229,8 @@ class StandIn:
             with self.lock:
                 return Reply(200, {"kind": self.kind, "service_id": self.args.service_id,
                                    "ready": self.ready(), "held_mb": self.held_mb,
+                                   # CLOCK_MONOTONIC is system-wide: benchmarks compare it
+                                   "ready_at_monotonic": self.ready_at,
                                    "requests": list(self.requests), **self.state()})
         route = self.routes().get((request.method, request.path))
         return route(request) if route else self.not_found()
