@@ -46,3 +46,19 @@ def test_fixture_imported_into_a_database_reads_back_the_same_state(
 
     assert verify_store(store.engine).count == len(read_file(log))
     assert orjson.loads(orjson.dumps(as_dict(current_state(store)))) == expected(log)
+
+
+def test_the_real_run_fixture_replays_what_the_run_did() -> None:
+    """replay_fixtures/switch-oom-crash (scripts/record_real_fixture.sh): switches, a refusal,
+    an OOM rolled back, gpumod killed mid-switch and recovered, a crash the monitor found."""
+    rows = read_file(FIXTURES / "switch-oom-crash.jsonl")
+    state = fold(recorded(row) for row in rows)
+
+    statuses = [t.status for t in state.switches.values()]
+    assert {"completed", "rolled_back", "interrupted"} <= set(statuses)
+    assert state.switch_in_progress is None and state.active_mode == "rag"
+    assert state.services["vllm-embedding"].oom_count >= 1
+    assert state.services["vllm-embedding"].state == "FAILED"  # crashed, found by the monitor
+    types = [row.type for row in (recorded(row) for row in rows)]
+    assert "CommandRejected" in types and "ServiceStateReconciled" in types
+    assert not state.anomalies
