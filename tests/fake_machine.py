@@ -160,5 +160,6 @@ def fake_machine(total_mb: int = 24576, others_mb: int = 0, polls_to_ready: int 
     machine = Machine(
         gpu=gpu, backend=backend, driver_for=lambda name: driver,
         launch_spec=driver.launch_spec, port_in_use=lambda port: port in busy_ports,
-        descends=lambda pid, root: pid == root, lock=lock, monotonic=clock.monotonic, sleep=clock.sleep)
+        descends=lambda pid, root: pid == root, lock=lock, monotonic=clock.monotonic,
+        sleep=clock.sleep)
     return machine, backend, driver, gpu
