@@ -6,21 +6,20 @@ it runs, at the end."""
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
-import signal
 import subprocess
 import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.integration.helper_processes import end_with_parent, wait_or_kill
+
 IMAGE = "localhost/gpumod-test-httpd:1"
 BUSYBOX = Path("/bin/busybox")
 APPLETS = ("sh", "httpd", "env", "echo", "cat", "sleep", "id")
 GUARD_S = 60.0  # how long to wait before calling the engine hung; not a measurement
-PR_SET_PDEATHSIG = 1
 PT_INTERP = 3
 CONTAINERS_CONF = """\
 [containers]
@@ -52,11 +51,7 @@ class PodmanEngine:
         self.podman("rm", "--all", "--force", "--time", "0")
         if self.process.poll() is None:
             self.process.terminate()
-            try:
-                self.process.wait(GUARD_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            wait_or_kill(self.process, GUARD_S)
 
 
 def unavailable() -> str | None:
@@ -92,7 +87,7 @@ def start_engine(base: Path) -> PodmanEngine:
         process = subprocess.Popen(
             _podman(base, "system", "service", "--time=0", f"unix://{base / 'podman.sock'}"),
             env=_env(base), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            preexec_fn=_end_with_parent)
+            preexec_fn=end_with_parent)
     engine = PodmanEngine(base, process)
     _wait_ready(engine)
     return engine
@@ -142,7 +137,3 @@ def _podman(base: Path, *args: str) -> list[str]:
 def _env(base: Path) -> dict[str, str]:
     return {**os.environ, "CONTAINERS_CONF": str(base / "containers.conf")}
 
-
-def _end_with_parent() -> None:
-    # Should the test run be killed outright, the API service ends with it.
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

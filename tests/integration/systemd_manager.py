@@ -4,20 +4,19 @@ with a manager the machine may run, and stopped (with every unit it runs) at the
 
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.integration.helper_processes import end_with_parent, wait_or_kill
 
 SYSTEMD = Path("/lib/systemd/systemd")
 # Read once, at manager start-up: without it the manager thinks it is not under systemd. Removed
 # at once after, as package scripts and systemctl read it too.
 BOOTED_MARKER = Path("/run/systemd/system")
 GUARD_S = 30.0  # how long to wait before calling the manager hung; not a measurement
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -45,11 +44,7 @@ class UserManager:
         """`systemctl --user exit` stops every unit, then the manager; SIGKILL if it hangs."""
         if self.process.poll() is None:
             self.systemctl("exit")
-            try:
-                self.process.wait(GUARD_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            wait_or_kill(self.process, GUARD_S)
 
 
 def unavailable() -> str | None:
@@ -73,7 +68,7 @@ def start_user_manager(base: Path) -> UserManager:
         with open(output, "wb") as log:
             process = subprocess.Popen([str(SYSTEMD), "--user"], env=env, stdin=subprocess.DEVNULL,
                                        stdout=log, stderr=subprocess.STDOUT,
-                                       preexec_fn=_end_with_parent)
+                                       preexec_fn=end_with_parent)
         manager = UserManager(runtime, config, process, output)
         _wait_ready(manager)
     finally:
@@ -91,8 +86,3 @@ def _wait_ready(manager: UserManager) -> None:
             raise RuntimeError(f"systemd --user did not come up:\n{manager.output.read_text()}")
         time.sleep(0.02)
 
-
-def _end_with_parent() -> None:
-    # Should the test run be killed outright, the manager gets SIGTERM, which makes a user
-    # manager stop its units and exit: nothing outlives the run.
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
