@@ -163,8 +163,7 @@ class SystemdBackend:
                 raise ProcessError(f"{service_id} ({unit}) still runs {KILL_WAIT_S:.0f} s after "
                                    f"SIGKILL") from None
         if done.returncode != 0:
-            raise ProcessError(f"cannot stop {service_id}: "
-                               f"{done.stderr.strip() or f'exit status {done.returncode}'}")
+            raise ProcessError(f"cannot stop {service_id}: {_failure(done)}")
 
     def _info(self, service_id: str, state: UnitState,
               invocation: str | None = None) -> ProcessInfo:
@@ -237,8 +236,7 @@ class SystemdBackend:
             raise ProcessError(f"systemctl --user {args[0]} did not answer within "
                                f"{CALL_TIMEOUT_S:.0f} s") from None
         if done.returncode != 0:
-            raise ProcessError(f"systemctl --user {' '.join(args)} failed: "
-                               f"{done.stderr.strip() or f'exit status {done.returncode}'}")
+            raise ProcessError(f"systemctl --user {' '.join(args)} failed: {_failure(done)}")
         return done.stdout
 
     def _run(self, *args: str, timeout: float = CALL_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
@@ -307,3 +305,8 @@ def _int(value: str | None) -> int | None:
         return int(value) if value else None
     except ValueError:
         return None
+
+
+def _failure(done: subprocess.CompletedProcess[str]) -> str:
+    """What systemctl said when it failed, else its exit status."""
+    return done.stderr.strip() or f"exit status {done.returncode}"
