@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from gpumod.adapters.drivers.base import Health
 from gpumod.bootstrap import App
 from gpumod.commands.current_state import current_state
 from gpumod.commands.errors import Rejected
@@ -173,3 +174,15 @@ def test_orphans_and_a_crashed_shared_service_are_handled(app: App) -> None:
     assert result.plan.restart == ("embed",)
     assert states(app) == {"embed": "RUNNING", "coder": "STOPPED", "chat": "RUNNING",
                                 "rerank": "STOPPED"}
+
+
+def test_a_kept_service_that_no_longer_serves_fails_the_switch(app: App) -> None:
+    configure(app, SERVICES, MODES)
+    machine, _, driver, _ = fake_machine()
+    switch_mode(recorder(app), machine, "code")
+    driver.health_override["embed"] = Health(False, 500, "engine dead")
+
+    result = switch_mode(recorder(app), machine, "rag")
+
+    assert result.status == "failed"
+    assert "embed is kept by this switch but does not serve" in (result.reason or "")

@@ -21,7 +21,7 @@ from gpumod.commands.sagas.release import (
     releasing_mb,
 )
 from gpumod.commands.sagas.sleep_wake import sleep_service, wake_service
-from gpumod.commands.sagas.start import start_one
+from gpumod.commands.sagas.start import start_one, wait_ready
 from gpumod.commands.sagas.stop import stop_one
 from gpumod.commands.switch_plan import Footprint, SwitchPlan, plan_switch, preflight_refusal
 from gpumod.events import catalogue as ev
@@ -102,6 +102,19 @@ def _execute(rec: Recorder, machine: Machine, plan: SwitchPlan, release_timeout_
         wake_service(rec, machine, sid)
     for sid in plan.start:
         start_one(rec, machine, sid)
+    _check_kept(rec, machine, plan)
+
+
+def _check_kept(rec: Recorder, machine: Machine, plan: SwitchPlan) -> None:
+    """Services the switch keeps must answer too: the log may not know one stopped serving."""
+    state = current_state(rec.store)
+    for sid in plan.keep:
+        definition = state.services[sid].definition
+        outcome = wait_ready(machine, machine.driver_for(str(definition["driver"])), sid,
+                             definition)
+        if not outcome.ready:
+            raise ActionFailed(f"{sid} is kept by this switch but does not serve: "
+                               f"{outcome.reason}")
 
 
 def _record_failure(rec: Recorder, switch_id: str, mode_id: str,
