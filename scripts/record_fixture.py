@@ -1,7 +1,9 @@
 """Write the expected state of a recorded log beside it: replay_fixtures/NAME.state.json.
 
 Usage: python scripts/record_fixture.py replay_fixtures/NAME.jsonl
-Read the diff of the written file before committing it: it is what the log must replay to.
+The file holds the whole folded state (every projection field, timeline step details included),
+not only what `gpumod replay --json` prints, so a change to any projection shows in its diff.
+Read that diff before committing the file: it is what the log must replay to.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from pathlib import Path
 
 import orjson
 
-from gpumod.adapters.cli.state_report import as_dict
 from gpumod.events.chain import verify_rows
 from gpumod.events.transfer import read_file, recorded
 from gpumod.projections.fold import fold
@@ -24,7 +25,7 @@ def expected_path(log: Path) -> Path:
 def main(log: Path) -> None:
     rows = read_file(log)
     verify_rows(rows)
-    state = as_dict(fold(recorded(row) for row in rows))
+    state = fold(recorded(row) for row in rows)  # orjson writes the dataclasses field by field
     out = expected_path(log)
     out.write_bytes(orjson.dumps(state, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
     print(f"wrote {out}")
