@@ -276,10 +276,11 @@ def test_each_start_appends_to_the_log_after_a_marker(backend: DirectBackend) ->
     for _ in range(2):
         backend.start(python(EXIT_3))
         eventually(lambda: not backend.info("svc").running, "the service to exit")
-    # then both runs are in its log, each after its own marker
-    lines = backend.log_tail("svc", 10)
+    # then both runs are in its log file, each after its own marker; the tail is the last run's
+    lines = backend.log_file("svc").read_text().splitlines()
     assert [line.startswith("--- gpumod: svc starting at ") for line in lines] == [
         True, False, True, False]
+    assert backend.log_tail("svc", 10) == lines[2:]
 
 
 def test_a_missing_executable_is_a_process_error_and_leaves_nothing_behind(
@@ -318,3 +319,19 @@ def test_an_unknown_backend_name_lists_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"--process-backend 'docker': expected one of direct, "
                                          r"systemd"):
         choose_backend("docker", tmp_path)
+
+
+def test_the_log_tail_holds_only_the_latest_run(tmp_path: Path) -> None:
+    """An earlier run's lines (say an out-of-memory error) must not be read as this run's."""
+    backend = DirectBackend(tmp_path)
+    for words in ("CUDA out of memory", "all fine"):
+        backend.start(LaunchSpec("svc", ("sh", "-c", f"echo '{words}'; sleep 30")))
+        deadline = time.monotonic() + 10
+        while words not in "".join(backend.log_tail("svc")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        backend.stop("svc", timeout_s=5)
+
+    tail = backend.log_tail("svc")
+
+    assert "all fine" in tail and not any("out of memory" in line for line in tail)
+    assert tail[0].startswith("--- gpumod: svc starting at")

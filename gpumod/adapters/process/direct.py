@@ -20,6 +20,8 @@ from gpumod.adapters.process.base import LaunchSpec, ProcessError, ProcessInfo
 from gpumod.adapters.process.logs import tail_lines
 from gpumod.definitions import ID_PATTERN
 
+RUN_MARKER = "--- gpumod: "
+
 
 class DirectBackend:
     name = "direct"
@@ -66,9 +68,12 @@ class DirectBackend:
     def log_tail(self, service_id: str, lines: int = 40) -> list[str]:
         _check_id(service_id)
         try:
-            return tail_lines(self.log_file(service_id), lines)
+            tail = tail_lines(self.log_file(service_id), lines)
         except FileNotFoundError:
             return []
+        # One log file holds every run: an earlier run's lines (an old OOM) are not this one's.
+        starts = [i for i, line in enumerate(tail) if line.startswith(RUN_MARKER)]
+        return tail[starts[-1]:] if starts else tail
 
     def log_file(self, service_id: str) -> Path:
         return self.log_dir / f"{service_id}.log"
@@ -83,7 +88,7 @@ class DirectBackend:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_file(spec.service_id), "ab") as log:
             # Runs share one appended log; the marker shows where this one begins.
-            log.write(f"--- gpumod: {spec.service_id} starting at "
+            log.write(f"{RUN_MARKER}{spec.service_id} starting at "
                       f"{datetime.now(UTC).isoformat(timespec='seconds')} ---\n".encode())
             log.flush()
             return supervised.spawn(spec, self._exit_file(spec.service_id), log)
