@@ -28,6 +28,7 @@ bench: setup
 	$(PY) benchmarks/bench_log.py
 	$(PY) benchmarks/bench_switch.py
 	$(PY) benchmarks/bench_detection.py
+	$(PY) benchmarks/bench_status.py
 
 bench-mcp: setup  ## idle memory and call latency of `gpumod mcp` on a 1,000,000-event log
 	$(PY) benchmarks/bench_mcp.py

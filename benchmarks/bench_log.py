@@ -14,6 +14,7 @@ The machine may be small and noisy: the two sides of each figure are interleaved
 ratios are what to read. Usage:
 
     .venv/bin/python benchmarks/bench_log.py [--quick] [--events N] [--rebuild] [--strict]
+                                             [--replay-only]
 
 --quick is the CI size (fewer appends, a 100,000-event log); --strict exits 1 when a target is
 missed (by default the run only reports). The big log is built once (batched raw inserts that
@@ -614,6 +615,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="folder with presets/ and modes/")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached log")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--replay-only", action="store_true",
+                        help="only the replay figures (no appends, no CLI runs)")
     args = parser.parse_args(argv)
     size = QUICK if args.quick else FULL
     log_events = args.events or size.log_events
@@ -635,14 +638,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_all(workdir: Path, size: Size, log_events: int, config: Configuration,
             args: argparse.Namespace) -> list[tuple[str, str, str, bool | None]]:
-    sim = Simulation(config, datetime(2026, 1, 1, tzinfo=UTC), seed=7).batches()
-    print("\n1. appends per second (WAL, synchronous=FULL; gpumod's and raw inserts interleaved)")
-    single = bench_appends(workdir, take_events(sim, size.single_appends), 1, size.append_rounds)
-    _print_appends("one event per transaction", single, size.single_appends)
-    batched = bench_appends(workdir, take_events(sim, size.batches * size.batch_size),
-                            size.batch_size, size.append_rounds)
-    _print_appends(f"batches of {size.batch_size}", batched, size.batches * size.batch_size)
-
+    rows = [] if args.replay_only else run_appends(workdir, size, config)
     print(f"\n2. replay of a {log_events:,}-event log")
     cached = cached_log(log_events, config, args.rebuild)
     big = workdir / "big.db"
@@ -657,7 +653,36 @@ def run_all(workdir: Path, size: Size, log_events: int, config: Configuration,
         print(f"  {what:<42} {replay.events / took:>10,.0f} events/s  {took:6.2f} s  "
               f"{took / replay.events * 1e6:5.2f} us/event")
     print(f"  anomalies flagged by the fold: {replay.anomalies}")
+    n = f"{replay.events:,}"
+    rows += [
+        (f"replay, {n} events folded", f"{replay.fold_rate:,.0f} events/s",
+         f">= {TARGET_REPLAY_RATE:,}/s", replay.fold_rate >= TARGET_REPLAY_RATE),
+        ("replay vs raw sqlite3 row read", f"{replay.fold_rate:,.0f} / {replay.raw_rate:,.0f}"
+         f" = {replay.ratio:.2f}", "(none)", None),
+    ]
+    if not args.replay_only:
+        rows.append(run_service_list(workdir, big, replay.events, size, args))
+    return rows
 
+
+def run_appends(workdir: Path, size: Size,
+                config: Configuration) -> list[tuple[str, str, str, bool | None]]:
+    sim = Simulation(config, datetime(2026, 1, 1, tzinfo=UTC), seed=7).batches()
+    print("\n1. appends per second (WAL, synchronous=FULL; gpumod's and raw inserts interleaved)")
+    single = bench_appends(workdir, take_events(sim, size.single_appends), 1, size.append_rounds)
+    _print_appends("one event per transaction", single, size.single_appends)
+    batched = bench_appends(workdir, take_events(sim, size.batches * size.batch_size),
+                            size.batch_size, size.append_rounds)
+    _print_appends(f"batches of {size.batch_size}", batched, size.batches * size.batch_size)
+    return [
+        ("appends/s, 1 event/txn: gpumod / raw", _ratio_text(single), "(none)", None),
+        (f"appends/s, {size.batch_size}/txn: gpumod / raw", _ratio_text(batched),
+         f">= {TARGET_BATCHED_RATIO:.2f} x raw", batched.ratio >= TARGET_BATCHED_RATIO),
+    ]
+
+
+def run_service_list(workdir: Path, big: Path, events: int, size: Size,
+                     args: argparse.Namespace) -> tuple[str, str, str, bool | None]:
     print("\n3. `gpumod service list` (real CLI, subprocess), big log vs empty log")
     empty = workdir / "empty.db"
     init_empty(empty, args.examples)
@@ -670,20 +695,11 @@ def run_all(workdir: Path, size: Size, log_events: int, config: Configuration,
           f"({', '.join(f'{t * 1000:.0f}' for t in listing.big)})")
     print(f"    empty log median {statistics.median(listing.empty) * 1000:6.0f} ms  "
           f"({', '.join(f'{t * 1000:.0f}' for t in listing.empty)})")
-
-    n = f"{replay.events:,}"
-    return [
-        ("appends/s, 1 event/txn: gpumod / raw", _ratio_text(single), "(none)", None),
-        (f"appends/s, {size.batch_size}/txn: gpumod / raw", _ratio_text(batched),
-         f">= {TARGET_BATCHED_RATIO:.2f} x raw", batched.ratio >= TARGET_BATCHED_RATIO),
-        (f"replay, {n} events folded", f"{replay.fold_rate:,.0f} events/s",
-         f">= {TARGET_REPLAY_RATE:,}/s", replay.fold_rate >= TARGET_REPLAY_RATE),
-        ("replay vs raw sqlite3 row read", f"{replay.fold_rate:,.0f} / {replay.raw_rate:,.0f}"
-         f" = {replay.ratio:.2f}", "(none)", None),
-        (f"service list, {n}-event log / empty", f"{statistics.median(listing.big) * 1000:.0f}"
-         f" / {statistics.median(listing.empty) * 1000:.0f} ms = {listing.ratio:.2f}x",
-         f"<= {TARGET_LIST_RATIO:.1f}x", listing.ratio <= TARGET_LIST_RATIO),
-    ]
+    big_ms = statistics.median(listing.big) * 1000
+    empty_ms = statistics.median(listing.empty) * 1000
+    return (f"service list, {events:,}-event log / empty",
+            f"{big_ms:.0f} / {empty_ms:.0f} ms = {listing.ratio:.2f}x",
+            f"<= {TARGET_LIST_RATIO:.1f}x", listing.ratio <= TARGET_LIST_RATIO)
 
 
 def _print_appends(what: str, figures: AppendFigures, count: int) -> None:

@@ -1,7 +1,8 @@
 """One GPU-changing operation, as the CLI and MCP run it: lock, recover, act, all recorded.
 
-The GPU lock serializes every process that changes the GPU; whoever takes it first repairs
-what a killed gpumod left behind, so no operation starts from a state nobody recorded.
+The GPU lock serializes every process that changes the GPU; whoever takes it first records
+the GPU if the log does not know it yet and repairs what a killed gpumod left behind, so no
+operation starts from a state nobody recorded.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 
 from gpumod.commands.current_state import current_state
 from gpumod.commands.errors import Rejected
+from gpumod.commands.gpu_identity import detect_gpu
 from gpumod.commands.machine import GpuBusy, Machine
 from gpumod.commands.recorder import Listener, Origin, Recorder
 from gpumod.commands.sagas.recovery import recover
@@ -27,6 +29,7 @@ def operate(store: EventStore, new_id: Callable[[], str], machine: Machine, name
     rec.listeners.extend(listeners)
     try:
         with machine.lock(wait):
+            detect_gpu(store, new_id, machine)
             recover(store, new_id, machine)
             return rec, saga(rec, machine)
     except GpuBusy as busy:

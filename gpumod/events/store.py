@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, func, select
+from sqlalchemy.exc import IntegrityError
 
 from gpumod.events import codec
 from gpumod.events.base import NewEvent, RecordedEvent
@@ -27,6 +31,7 @@ COLUMNS = (
 _NAMES = tuple(column.name for column in table.columns)
 _INSERT = f"INSERT INTO events ({', '.join(_NAMES)}) VALUES ({', '.join('?' * len(_NAMES))})"
 _SELECTED = ", ".join(column.name for column in COLUMNS)
+_as_tuple = itemgetter(*_NAMES)  # a row dict as the INSERT's parameters, in C
 
 
 class EventStore:
@@ -45,18 +50,23 @@ class EventStore:
         """Record `batch` atomically, or nothing. A retried batch returns what was recorded."""
         if not batch:
             return []  # nothing to record (an empty executemany would be an error)
-        with writing(self.engine) as conn:
-            already = self._already_recorded(conn, batch)
-            if already is not None:
-                return already
-            expected = expected or {}
-            # One statement for every stream involved: a query per stream was most of the
-            # cost of appending a batch (see benchmarks/bench_log.py).
-            versions = _stream_versions(conn, {*expected, *(event.stream for event in batch)})
-            _check_versions(expected, versions)
-            rows = self._rows(conn, batch, versions)
-            conn.exec_driver_sql(_INSERT, [tuple(row[name] for name in _NAMES) for row in rows])
-        return [_record(row) for row in rows]
+        try:
+            with writing(self.engine) as conn:
+                # One statement for every stream involved: a query per stream was most of the
+                # cost of appending a batch (see benchmarks/bench_log.py).
+                versions = _stream_versions(conn, {*(expected or {}), *(e.stream for e in batch)})
+                _check_versions(expected or {}, versions)
+                rows = self._rows(conn, batch, versions)
+                conn.exec_driver_sql(_INSERT, [_as_tuple(row) for row in rows])
+        except (WrongExpectedVersion, IntegrityError) as exc:
+            # A retried batch (after a lost reply) meets its own versions or event ids: looked
+            # up only then, so a new batch pays no query for it. Only event_id can collide,
+            # as positions and versions are assigned under the write lock.
+            recorded = self._already_recorded(batch)
+            if recorded is None:
+                raise exc from None
+            return recorded
+        return [_record(row, event) for row, event in zip(rows, batch, strict=True)]
 
     def head(self) -> tuple[int, str]:
         with reading(self.engine) as conn:
@@ -69,19 +79,17 @@ class EventStore:
     def read(self, flt: EventFilter | None = None) -> Iterator[RecordedEvent]:
         """Events in position order (newest first when the filter says so)."""
         query = filtered(select(*COLUMNS), flt or EventFilter())
-        with reading(self.engine) as conn:
-            for row in _driver_rows(conn, query):
-                yield _from_row(row)
+        with reading(self.engine) as conn, _driver_rows(conn, query, _from_row) as events:
+            yield from events
 
-    def _already_recorded(
-        self, conn: Connection, batch: Sequence[NewEvent]
-    ) -> list[RecordedEvent] | None:
+    def _already_recorded(self, batch: Sequence[NewEvent]) -> list[RecordedEvent] | None:
         ids = tuple(event.event_id for event in batch)
         # Plain SQL, as for inserts: building the IN expression for a 100-event batch with
         # SQLAlchemy cost more than SQLite took to answer it.
         statement = (f"SELECT {_SELECTED} FROM events WHERE event_id IN "
                      f"({', '.join('?' * len(ids))}) ORDER BY position")
-        found = [_from_row(row) for row in conn.exec_driver_sql(statement, ids)]
+        with reading(self.engine) as conn:
+            found = [_from_row(None, row) for row in conn.exec_driver_sql(statement, ids)]
         if not found:
             return None
         if len(found) != len(batch):
@@ -161,32 +169,36 @@ def _stream_versions(conn: Connection, streams: Iterable[str]) -> dict[str, int]
     return versions
 
 
-def _driver_rows(conn: Connection, query: Select[Any]) -> Iterator[Any]:
-    """The rows of `query` as the sqlite3 driver returns them, in `conn`'s transaction.
+@contextmanager
+def _driver_rows(
+    conn: Connection, query: Select[Any], make: Callable[[sqlite3.Cursor, Any], Any]
+) -> Iterator[sqlite3.Cursor]:
+    """A sqlite3 cursor over `query` in `conn`'s transaction, turning each row with `make`.
 
     A replay reads every event: a SQLAlchemy Row per event cost as much as SQLite's read of
-    it, and these columns (INTEGER, TEXT) need no result processing.
+    it, and these columns (INTEGER, TEXT) need no result processing. `make` is the cursor's
+    row factory, so the driver calls it directly (no generator between).
     """
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = [compiled.params[name] for name in compiled.positiontup or ()]
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.row_factory = make
     try:
         cursor.execute(str(compiled), params)
-        yield from cursor
+        yield cursor
     finally:
         cursor.close()
 
 
-def _from_row(row: Any) -> RecordedEvent:
-    return RecordedEvent(
-        row[0], row[1], row[2], row[3], row[4], row[5],
-        codec.loads(row[6]), codec.loads(row[7]), row[8], row[9],
-    )
+def _from_row(_cursor: sqlite3.Cursor | None, row: tuple[Any, ...]) -> RecordedEvent:
+    # The metadata stays JSON text until asked for: folds, most of a replay, rarely need it.
+    return RecordedEvent.stored(row[0], row[1], row[2], row[3], row[4], row[5],
+                                codec.loads(row[6]), row[7], row[8], row[9])
 
 
-def _record(row: dict[str, Any]) -> RecordedEvent:
+def _record(row: dict[str, Any], event: NewEvent) -> RecordedEvent:
+    # The data and metadata just written are the event's own: no need to parse them back.
     return RecordedEvent(
         row["position"], row["stream"], row["version"], row["event_id"], row["type"],
-        row["schema_version"], codec.loads(row["data"]), codec.loads(row["metadata"]),
-        row["recorded_at"], row["hash"],
+        row["schema_version"], event.data, event.metadata, row["recorded_at"], row["hash"],
     )

@@ -1,21 +1,27 @@
-"""The one fold: each recorded event, decoded to its current type, goes to its projection."""
+"""The one fold: each recorded event, as its current type's data, goes to its projection.
+
+Appliers read the event's fields from a dict (`current_data`), not from the pydantic model:
+data gpumod wrote is already in that form, and building and validating a model per event was
+the largest cost of a replay (benchmarks/bench_log.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from pydantic import ValidationError
 
 from gpumod.events import catalogue as ev
 from gpumod.events.base import Event, RecordedEvent
-from gpumod.events.registry import UnknownEventType, UnknownSchemaVersion, decode
+from gpumod.events.registry import UnknownEventType, UnknownSchemaVersion, current_data
 from gpumod.projections.configuration import apply_config
 from gpumod.projections.service_state import TRANSITIONS, apply_launched, apply_lifecycle
 from gpumod.projections.state import Anomaly, State
 from gpumod.projections.switches import add_step, apply_switch
 from gpumod.projections.vram_ledger import apply_vram
 
-Applier = Callable[[State, Event, RecordedEvent], None]
+Applier = Callable[[State, dict[str, Any], RecordedEvent], None]
 
 
 CONFIG: tuple[type[Event], ...] = (
@@ -46,7 +52,7 @@ def apply(state: State, rec: RecordedEvent) -> State:
     state.position = rec.position
     state.versions[rec.stream] = rec.version
     try:
-        event = decode(rec.type, rec.schema_version, rec.data)
+        fields = current_data(rec.type, rec.schema_version, rec.data)
     except (UnknownEventType, UnknownSchemaVersion, ValidationError) as exc:
         state.anomalies.append(Anomaly(rec.position, rec.stream, rec.type,
                                        f"cannot read this event ({_why(exc)}); written by a "
@@ -56,7 +62,7 @@ def apply(state: State, rec: RecordedEvent) -> State:
         add_step(state, rec)
     applier = APPLIERS.get(rec.type)
     if applier is not None:
-        applier(state, event, rec)
+        applier(state, fields, rec)
     return state
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gpumod.events.base import Event, RecordedEvent
+from gpumod.events.base import RecordedEvent
 from gpumod.projections.state import Anomaly, ServiceView, State
 
 STATES = ("STOPPED", "STARTING", "RUNNING", "SLEEPING", "STOPPING", "UNHEALTHY", "FAILED")
@@ -49,13 +49,13 @@ def check_transition(current: str, event_type: str) -> str:
     return target
 
 
-def apply_lifecycle(state: State, event: Event, rec: RecordedEvent) -> None:
-    view = state.services.get(rec.data["service_id"])
+def apply_lifecycle(state: State, fields: dict[str, Any], rec: RecordedEvent) -> None:
+    view = state.services.get(fields["service_id"])
     if view is None:
-        _flag(state, rec, f"{rec.type} for unknown service {rec.data['service_id']!r}")
+        _flag(state, rec, f"{rec.type} for unknown service {fields['service_id']!r}")
         return
     if rec.type == "ServiceStateReconciled":
-        target = rec.data["state"]
+        target = fields["state"]
     else:
         allowed, target = TRANSITIONS[rec.type]
         if view.state not in allowed:
@@ -66,21 +66,21 @@ def apply_lifecycle(state: State, event: Event, rec: RecordedEvent) -> None:
         view.state = target
     detail = _DETAILS.get(rec.type)
     if detail is not None:
-        detail(view, event)
+        detail(view, fields)
     # A failed stop may leave the process holding memory: keep its pid and reservation.
     if target == "STOPPED" or (target == "FAILED" and rec.type != "ServiceStopFailed"):
         view.pid = view.sleep_level = None
         state.vram.reservations.pop(view.id, None)
     elif rec.type == "ServiceStarting":
-        state.vram.reservations[view.id] = getattr(event, "vram_needed_mb")  # noqa: B009
+        state.vram.reservations[view.id] = fields["vram_needed_mb"]
 
 
-def apply_launched(state: State, event: Event, rec: RecordedEvent) -> None:
-    view = state.services.get(rec.data["service_id"])
+def apply_launched(state: State, fields: dict[str, Any], rec: RecordedEvent) -> None:
+    view = state.services.get(fields["service_id"])
     if view is None or view.state != "STARTING":
         _flag(state, rec, "process launched for a service that is not STARTING")
         return
-    view.pid = rec.data.get("pid")
+    view.pid = fields["pid"]
 
 
 def _refusal(current: str, event_type: str) -> TransitionRefused:
@@ -91,37 +91,37 @@ def _refusal(current: str, event_type: str) -> TransitionRefused:
     raise AssertionError("unreachable")
 
 
-def _starting(view: ServiceView, event: Any) -> None:
-    view.pid, view.last_error = event.pid, None
+def _starting(view: ServiceView, fields: dict[str, Any]) -> None:
+    view.pid, view.last_error = fields["pid"], None
 
 
-def _stopped(view: ServiceView, event: Any) -> None:
-    view.exited_pids = list(event.pids)
+def _stopped(view: ServiceView, fields: dict[str, Any]) -> None:
+    view.exited_pids = list(fields["pids"])
 
 
-def _slept(view: ServiceView, event: Any) -> None:
-    view.sleep_level = event.level
-    if event.vram_held_mb is not None:
-        view.sleep_vram_mb = event.vram_held_mb
+def _slept(view: ServiceView, fields: dict[str, Any]) -> None:
+    view.sleep_level = fields["level"]
+    if fields["vram_held_mb"] is not None:
+        view.sleep_vram_mb = fields["vram_held_mb"]
 
 
-def _woke(view: ServiceView, event: Any) -> None:
+def _woke(view: ServiceView, fields: dict[str, Any]) -> None:
     view.sleep_level = None
 
 
-def _failed(view: ServiceView, event: Any) -> None:
-    view.last_error = event.reason
+def _failed(view: ServiceView, fields: dict[str, Any]) -> None:
+    view.last_error = fields["reason"]
 
 
-def _unhealthy(view: ServiceView, event: Any) -> None:
-    view.last_error = event.last_error
+def _unhealthy(view: ServiceView, fields: dict[str, Any]) -> None:
+    view.last_error = fields["last_error"]
 
 
-def _crashed(view: ServiceView, event: Any) -> None:
-    view.last_error = f"process exited (code {event.exit_code})"
+def _crashed(view: ServiceView, fields: dict[str, Any]) -> None:
+    view.last_error = f"process exited (code {fields['exit_code']})"
 
 
-_DETAILS: dict[str, Callable[[ServiceView, Any], None]] = {
+_DETAILS: dict[str, Callable[[ServiceView, dict[str, Any]], None]] = {
     "ServiceStarting": _starting,
     "ServiceStopped": _stopped,
     "ServiceSlept": _slept,

@@ -6,36 +6,39 @@ becomes a step of that switch's timeline.
 
 from __future__ import annotations
 
+from typing import Any
+
 from gpumod.events import catalogue as ev
-from gpumod.events.base import Event, RecordedEvent
+from gpumod.events.base import RecordedEvent
 from gpumod.projections.state import State, Step, SwitchTimeline
 
 ENDINGS = {"ModeSwitchCompleted": "completed", "ModeSwitchFailed": "failed",
            "ModeSwitchInterrupted": "interrupted"}
 
 
-def apply_switch(state: State, event: Event, rec: RecordedEvent) -> None:
-    match event:
-        case ev.ModeSwitchRequested(switch_id=sid, from_mode=old, to_mode=new):
-            state.switches[sid] = SwitchTimeline(sid, rec.correlation_id, old, new,
-                                                 started_at=rec.recorded_at)
+def apply_switch(state: State, fields: dict[str, Any], rec: RecordedEvent) -> None:
+    sid = fields["switch_id"]
+    match rec.type:
+        case ev.ModeSwitchRequested.type_name:
+            state.switches[sid] = SwitchTimeline(sid, rec.correlation_id, fields["from_mode"],
+                                                 fields["to_mode"], started_at=rec.recorded_at)
             state.switch_in_progress = sid
             if rec.correlation_id:
                 state.open_correlations[rec.correlation_id] = sid
             add_step(state, rec)
-        case ev.ModeSwitchCompleted(switch_id=sid, to_mode=mode):
+        case ev.ModeSwitchCompleted.type_name:
             _end(state, sid, rec, None)
-            state.active_mode = mode
-        case ev.ModeSwitchFailed(switch_id=sid, reason=reason):
-            _end(state, sid, rec, reason)
+            state.active_mode = fields["to_mode"]
+        case ev.ModeSwitchFailed.type_name:
+            _end(state, sid, rec, fields["reason"])
             state.active_mode = None
-        case ev.ModeSwitchRolledBack(switch_id=sid, restored_mode=mode):
-            state.active_mode = mode
+        case ev.ModeSwitchRolledBack.type_name:
+            state.active_mode = fields["restored_mode"]
             if (timeline := state.switches.get(sid)) is not None:
                 timeline.status = "rolled_back"
-        case ev.ModeSwitchInterrupted(switch_id=sid, resolved_mode=mode):
+        case ev.ModeSwitchInterrupted.type_name:
             _end(state, sid, rec, "gpumod stopped during the switch")
-            state.active_mode = mode
+            state.active_mode = fields["resolved_mode"]
 
 
 def add_step(state: State, rec: RecordedEvent) -> None:

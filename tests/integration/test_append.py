@@ -92,6 +92,18 @@ def test_a_retried_batch_returns_the_recorded_events_and_writes_nothing(app: App
     assert raw_rows(db_file(store)) == before
 
 
+def test_a_retried_batch_without_expected_versions_returns_the_recorded_events(app: App) -> None:
+    store = app.store
+    batch = [new_event(service("a"), "e1"), new_event(service("b"), "e2")]
+    first = store.append(batch)
+    before = raw_rows(db_file(store))
+
+    again = store.append(batch)  # no version to conflict with: the event ids tell
+
+    assert again == first
+    assert raw_rows(db_file(store)) == before
+
+
 def test_a_partial_duplicate_is_refused_and_writes_nothing(app: App) -> None:
     store = app.store
     store.append([new_event(service("a"), "e1")])

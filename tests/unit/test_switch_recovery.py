@@ -76,6 +76,7 @@ def test_nothing_to_recover_records_nothing(app: App) -> None:
     configure(app, SERVICES, MODES)
     machine, _, _, _ = fake_machine()
     switch_mode(Recorder(app.store, app.bus.new_id, "SwitchMode", {}, Origin("t")), machine, "code")
+    operate(app.store, app.bus.new_id, machine, "Status", {}, Origin("cli:t"), nothing)  # GPU
     before = app.store.head()[0]
 
     operate(app.store, app.bus.new_id, machine, "Status", {}, Origin("cli:t"), nothing)
