@@ -123,7 +123,7 @@ def run(folder: Path, trials: int) -> bool:
     rec = Recorder(app.store, app.bus.new_id, "Bench", {}, Origin("bench"))
     ok &= report("release: memory freed on the GPU", release_delays(machine, rec, trials),
                  RELEASE_POLL_S)
-    app.store.engine.dispose()
+    app.store.close()
     return ok
 
 

@@ -56,10 +56,10 @@ from gpumod.events import codec
 from gpumod.events.base import Event, NewEvent
 from gpumod.events.catalogue.incidents import GpuProcess
 from gpumod.events.database import open_engine
+from gpumod.events.rows import new_row as store_row  # the exact row EventStore.append writes
 from gpumod.events.schema import SCHEMA_VERSION
 from gpumod.events.snapshot_store import load_snapshot
 from gpumod.events.store import EventStore
-from gpumod.events.store import _row as store_row  # the exact row EventStore.append writes
 from gpumod.projections.fold import fold
 from gpumod.projections.snapshots import projection_version
 
@@ -388,7 +388,7 @@ def bench_appends(workdir: Path, events: list[NewEvent], batch_size: int,
                     raw_insert(conn, raw_txns[i])
             spent[side] += time.perf_counter() - began
     conn.close()
-    store.engine.dispose()
+    store.close()
     same = _dump(gpumod_path) == _dump(raw_path)
     return AppendFigures(len(events) / spent["gpumod"], len(events) / spent["raw"], same)
 
@@ -455,7 +455,7 @@ def build_log(path: Path, size: int, config: Configuration) -> None:
     app = bootstrap(path, clock=lambda: start)
     app.bus.handle(config.command, Origin(actor="cli:alice", host="gpu-box-01"))
     position, head = app.store.head()
-    app.store.engine.dispose()
+    app.store.close()
 
     conn = raw_connect(path, synchronous="OFF")  # a fixture, not a record: no fsync needed
     versions = dict(conn.execute("SELECT stream, MAX(version) FROM events GROUP BY stream"))
@@ -513,7 +513,7 @@ def bench_replay(path: Path, rounds: int) -> ReplayFigures:
             raise SystemExit(f"fold reached position {state.position}, the log has {count}")
         anomalies = len(state.anomalies)
         del state
-    store.engine.dispose()
+    store.close()
     return ReplayFigures(count, min(times["raw"]), min(times["json"]), min(times["read"]),
                          min(times["fold"]), anomalies, path.stat().st_size / 2**20)
 
@@ -565,9 +565,9 @@ class ListFigures:
 
 def bench_service_list(big: Path, empty: Path, rounds: int) -> ListFigures:
     first = timed_cli(big, "service", "list")  # folds the whole log once, writes the snapshot
-    engine = open_engine(big)
-    snapshot = load_snapshot(engine, SNAPSHOT_NAME)
-    engine.dispose()
+    store = EventStore.open(big, lambda: datetime.now(UTC))
+    snapshot = load_snapshot(store, SNAPSHOT_NAME)
+    store.close()
     timed_cli(empty, "service", "list")  # warm the page cache for both files alike
     timed_cli(big, "service", "list")
     big_times: list[float] = []

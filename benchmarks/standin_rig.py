@@ -47,7 +47,7 @@ class Rig:
 
     def close(self) -> None:
         stop_all(self)
-        self.app.store.engine.dispose()
+        self.app.store.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

@@ -39,7 +39,7 @@ def main() -> None:
                     "host": "fixture", "gpumod_version": "0.1.0"}
             store.append([NewEvent(f"evt-{number:04d}", stream, type_name, version, data, meta)])
         with OUT.open("w", encoding="utf-8") as out:
-            write_jsonl(export_rows(store.engine), out)
+            write_jsonl(export_rows(store), out)
     print(f"wrote {OUT}")
 
 

@@ -37,12 +37,12 @@ OK, REFUSED, KILLED = 0, 1, -signal.SIGKILL
 class Run:
     """`gpumod` on a log of its own, with a pinned user, zone and home (no ~/.config touched)."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder, self.state_dir = folder, folder / "state"
+    def __init__(self, folder: Path, release_s: float = RELEASE_S) -> None:
+        self.folder, self.state_dir, self.release_s = folder, folder / "state", release_s
         self.db = folder / "gpumod.db"
         env = {k: v for k, v in os.environ.items() if not k.startswith("GPUMOD_")}
         self.env = env | {
-            "GPUMOD_DB": str(self.db), "GPUMOD_GPU": f"sim:24GiB,release={RELEASE_S}s",
+            "GPUMOD_DB": str(self.db), "GPUMOD_GPU": f"sim:24GiB,release={release_s}s",
             "GPUMOD_STAND_INS": "1", "GPUMOD_PROCESS_BACKEND": "direct",
             "HOME": str(folder), "USER": "alice", "LOGNAME": "alice", "TZ": "UTC"}
 
@@ -64,7 +64,7 @@ class Run:
         (self.state_dir / "standins.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def gpu(self) -> SimulatedGpu:
-        return SimulatedGpu(self.state_dir / "sim-gpu.json", TOTAL_MB, RELEASE_S)
+        return SimulatedGpu(self.state_dir / "sim-gpu.json", TOTAL_MB, self.release_s)
 
     def stop_everything(self) -> None:
         status = orjson.loads(self.gpumod("status", "--json"))
@@ -86,9 +86,9 @@ class Run:
 
 
 @contextmanager
-def run_in_a_throwaway_folder() -> Iterator[Run]:
+def run_in_a_throwaway_folder(release_s: float = RELEASE_S) -> Iterator[Run]:
     with tempfile.TemporaryDirectory(prefix="gpumod-fixture-") as folder:
-        run = Run(Path(folder))
+        run = Run(Path(folder), release_s)
         run.gpumod("init", "--preset-dir", str(EXAMPLES / "presets"),
                    "--mode-dir", str(EXAMPLES / "modes"))
         run.behave()
@@ -141,15 +141,29 @@ def oom_incident(run: Run) -> None:
     run.gpumod("monitor", "--once")
 
 
-SCENARIOS: dict[str, Callable[[Run], None]] = {
-    "switch-history": switch_history, "crash-recovery": crash_recovery,
-    "oom-incident": oom_incident}
+def release_timeout(run: Run) -> None:
+    """On a GPU that frees a process's memory only 5 s after it exits (SLOW_RELEASE_S): code,
+    rag, then back to code with --release-timeout 1: vllm-embedding is stopped, its memory is
+    still held when the wait gives up (VramReleaseTimedOut), the switch fails with nothing
+    started ("release-wait"); once the memory is free the same switch completes."""
+    for mode in ("code", "rag"):
+        run.gpumod("mode", "switch", mode)
+    run.gpumod("mode", "switch", "code", "--release-timeout", "1", expect=REFUSED)
+    time.sleep(SLOW_RELEASE_S)
+    run.gpumod("mode", "switch", "code")
+
+
+SLOW_RELEASE_S = 5.0
+SCENARIOS: dict[str, tuple[Callable[[Run], None], float]] = {
+    "switch-history": (switch_history, RELEASE_S), "crash-recovery": (crash_recovery, RELEASE_S),
+    "oom-incident": (oom_incident, RELEASE_S), "release-timeout": (release_timeout, SLOW_RELEASE_S)}
 
 
 def record(name: str) -> None:
     out = ROOT / "replay_fixtures" / f"{name}.jsonl"
-    with run_in_a_throwaway_folder() as run:
-        SCENARIOS[name](run)
+    scenario, release_s = SCENARIOS[name]
+    with run_in_a_throwaway_folder(release_s) as run:
+        scenario(run)
         run.gpumod("audit", "verify")
         # Exported before the clean-up stops, so the log ends on what the scenario left.
         run.gpumod("events", "export", "--output", str(out))

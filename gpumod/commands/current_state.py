@@ -6,9 +6,8 @@ refreshed whenever more than SNAPSHOT_EVERY events had to be folded on top of it
 
 from __future__ import annotations
 
+import sqlite3
 from contextlib import suppress
-
-from sqlalchemy.exc import OperationalError
 
 from gpumod.events.query import EventFilter
 from gpumod.events.snapshot_store import Snapshot, load_snapshot, save_snapshot
@@ -32,7 +31,7 @@ def current_state(store: EventStore) -> State:
 
 
 def usable_snapshot(store: EventStore) -> Snapshot | None:
-    snapshot = load_snapshot(store.engine, SNAPSHOT_NAME)
+    snapshot = load_snapshot(store, SNAPSHOT_NAME)
     if snapshot is None or snapshot.projection_version != projection_version():
         return None
     return snapshot
@@ -46,5 +45,5 @@ def state_at(store: EventStore, position: int) -> State:
 def _try_save(store: EventStore, state: State) -> None:
     snapshot = Snapshot(state.position, projection_version(), dump_state(state))
     # A snapshot is only a cache: if the database is busy, the next reader tries again.
-    with suppress(OperationalError):
-        save_snapshot(store.engine, SNAPSHOT_NAME, snapshot)
+    with suppress(sqlite3.OperationalError):
+        save_snapshot(store, SNAPSHOT_NAME, snapshot)

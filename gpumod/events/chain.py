@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, cast
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING, Any, cast
 
 from gpumod.events import codec
-from gpumod.events.database import reading
 from gpumod.events.errors import ChainBroken
+
+if TYPE_CHECKING:
+    from gpumod.events.store import EventStore
 
 RawRow = tuple[int, str, int, str, str, int, str, str, str, str]
 RAW_QUERY = (
@@ -52,9 +52,9 @@ def verify_rows(rows: Iterable[RawRow]) -> Verified:
     return Verified(expected_position - 1, previous)
 
 
-def verify_store(engine: Engine) -> Verified:
-    with reading(engine) as conn:
-        return verify_rows(_as_stored(conn.exec_driver_sql(STORED_QUERY)))
+def verify_store(store: EventStore) -> Verified:
+    with store.connections.transaction() as conn:
+        return verify_rows(_as_stored(conn.execute(STORED_QUERY)))
 
 
 def _as_stored(rows: Iterable[Any]) -> Iterator[RawRow]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, or_
-
-from gpumod.events.schema import events as table
+MODE_FIELDS = ("to_mode", "from_mode", "restored_mode", "resolved_mode")
 
 
 @dataclass(frozen=True)
@@ -25,38 +23,44 @@ class EventFilter:
     newest_first: bool = False
 
 
-def filtered(query: Select[Any], flt: EventFilter) -> Select[Any]:
-    conditions = list(_conditions(flt))
-    if conditions:
-        query = query.where(*conditions)
-    order = table.c.position.desc() if flt.newest_first else table.c.position
-    query = query.order_by(order)
-    return query.limit(flt.limit) if flt.limit is not None else query
+def where(flt: EventFilter) -> tuple[str, list[Any]]:
+    """The `WHERE ... ORDER BY ... LIMIT` part of a query on events, and its parameters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for clause, values in _conditions(flt):
+        clauses.append(clause)
+        params.extend(values)
+    sql = f"WHERE {' AND '.join(clauses)} " if clauses else ""
+    sql += "ORDER BY position DESC" if flt.newest_first else "ORDER BY position"
+    if flt.limit is not None:
+        sql += " LIMIT ?"
+        params.append(flt.limit)
+    return sql, params
 
 
 def _conditions(flt: EventFilter) -> Any:
     if flt.after_position:
-        yield table.c.position > flt.after_position
+        yield "position > ?", [flt.after_position]
     if flt.until_position is not None:
-        yield table.c.position <= flt.until_position
+        yield "position <= ?", [flt.until_position]
     if flt.service:
-        yield or_(
-            table.c.stream == f"service-{flt.service}",
-            func.json_extract(table.c.data, "$.service_id") == flt.service,
-        )
+        yield ("(stream = ? OR json_extract(data, '$.service_id') = ?)",
+               [f"service-{flt.service}", flt.service])
     if flt.mode:
-        yield or_(
-            table.c.stream == f"mode-{flt.mode}",
-            *(func.json_extract(table.c.data, f"$.{key}") == flt.mode
-              for key in ("to_mode", "from_mode", "restored_mode", "resolved_mode")),
-        )
+        fields = " OR ".join(f"json_extract(data, '$.{name}') = ?" for name in MODE_FIELDS)
+        yield f"(stream = ? OR {fields})", [f"mode-{flt.mode}", *[flt.mode] * len(MODE_FIELDS)]
     if flt.types:
-        yield table.c.type.in_(flt.types)
+        yield f"type IN ({', '.join('?' * len(flt.types))})", list(flt.types)
     if flt.actor:
-        yield or_(table.c.actor == flt.actor, table.c.actor.like(f"{flt.actor}:%"))
+        # "mcp" also finds "mcp:claude"; a % or _ in the name is taken literally.
+        yield "(actor = ? OR actor LIKE ? ESCAPE '\\')", [flt.actor, f"{_literal(flt.actor)}:%"]
     if flt.since:
-        yield table.c.recorded_at >= flt.since
+        yield "recorded_at >= ?", [flt.since]
     if flt.until:
-        yield table.c.recorded_at <= flt.until
+        yield "recorded_at <= ?", [flt.until]
     if flt.correlation_id:
-        yield table.c.correlation_id == flt.correlation_id
+        yield "correlation_id = ?", [flt.correlation_id]
+
+
+def _literal(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select
-from sqlalchemy.dialects.sqlite import insert
-
-from gpumod.events.database import reading, writing
-from gpumod.events.schema import snapshots
+if TYPE_CHECKING:
+    from gpumod.events.store import EventStore
 
 
 @dataclass(frozen=True)
@@ -19,18 +17,19 @@ class Snapshot:
     state: bytes
 
 
-def load_snapshot(engine: Engine, name: str) -> Snapshot | None:
-    query = select(snapshots.c.position, snapshots.c.projection_version, snapshots.c.state)
-    with reading(engine) as conn:
-        row = conn.execute(query.where(snapshots.c.name == name)).first()
+def load_snapshot(store: EventStore, name: str) -> Snapshot | None:
+    with store.connections.transaction() as conn:
+        row = conn.execute("SELECT position, projection_version, state FROM snapshots "
+                           "WHERE name = ?", (name,)).fetchone()
     return Snapshot(row[0], row[1], row[2]) if row else None
 
 
-def save_snapshot(engine: Engine, name: str, snapshot: Snapshot) -> None:
-    values = {"name": name, "position": snapshot.position,
-              "projection_version": snapshot.projection_version, "state": snapshot.state,
-              "saved_at": datetime.now(UTC).isoformat(timespec="microseconds")}
-    statement = insert(snapshots).values(values)
-    statement = statement.on_conflict_do_update(index_elements=["name"], set_=values)
-    with writing(engine) as conn:
-        conn.execute(statement)
+def save_snapshot(store: EventStore, name: str, snapshot: Snapshot) -> None:
+    saved_at = datetime.now(UTC).isoformat(timespec="microseconds")
+    with store.connections.transaction("IMMEDIATE") as conn:
+        conn.execute(
+            "INSERT INTO snapshots (name, position, projection_version, state, saved_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position,"
+            " projection_version = excluded.projection_version, state = excluded.state, "
+            "saved_at = excluded.saved_at",
+            (name, snapshot.position, snapshot.projection_version, snapshot.state, saved_at))

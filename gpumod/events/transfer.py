@@ -6,24 +6,23 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
-
-from sqlalchemy import Engine, func, select
+from typing import IO, TYPE_CHECKING, Any
 
 from gpumod.events import codec
 from gpumod.events.base import RecordedEvent
 from gpumod.events.chain import RAW_QUERY, RawRow, Verified, verify_rows
-from gpumod.events.database import reading, writing
 from gpumod.events.errors import EventStoreError, StoreNotEmpty
-from gpumod.events.schema import events as table
+
+if TYPE_CHECKING:
+    from gpumod.events.store import EventStore
 
 FIELDS = ("position", "stream", "version", "event_id", "type", "schema_version", "data",
           "metadata", "recorded_at", "hash")
 
 
-def export_rows(engine: Engine) -> Iterator[RawRow]:
-    with reading(engine) as conn:
-        yield from conn.exec_driver_sql(RAW_QUERY)
+def export_rows(store: EventStore) -> Iterator[RawRow]:
+    with store.connections.transaction() as conn:
+        yield from conn.execute(RAW_QUERY)
 
 
 def write_jsonl(rows: Iterable[RawRow], out: IO[str]) -> int:
@@ -62,10 +61,15 @@ def read_file(path: Path) -> list[RawRow]:
     return [_typed(row) for row in reader]
 
 
-def import_rows(engine: Engine, rows: list[RawRow]) -> Verified:
+def import_rows(store: EventStore, rows: list[RawRow]) -> Verified:
     """Insert an exported log verbatim into an empty database, after verifying its chain."""
+    from sqlalchemy import func, select
+
+    from gpumod.events.database import writing
+    from gpumod.events.schema import events as table
+
     verified = verify_rows(rows)
-    with writing(engine) as conn:
+    with writing(store.engine) as conn:
         if conn.execute(select(func.count()).select_from(table)).scalar():
             raise StoreNotEmpty("the database already holds events; import only into an empty one")
         if rows:  # an empty list would run a single INSERT ... DEFAULT VALUES

@@ -37,9 +37,7 @@ def register_services(store: EventStore, count: int, prefix: str = "svc") -> Non
 
 
 def db_file(store: EventStore) -> Path:
-    database = store.engine.url.database
-    assert database is not None
-    return Path(database)
+    return store.path
 
 
 def raw_rows(path: Path) -> list[tuple[Any, ...]]:

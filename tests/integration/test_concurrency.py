@@ -55,5 +55,5 @@ def test_one_writer_wins_each_round_and_the_log_stays_whole(
         assert first[1].startswith("writer-")
         assert second[1] == "shared"
         assert first[11] == second[11]  # same actor
-    assert verify_store(app.store.engine).count == 2 * rounds
+    assert verify_store(app.store).count == 2 * rounds
 

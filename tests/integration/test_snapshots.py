@@ -23,7 +23,7 @@ def test_no_snapshot_is_written_for_a_short_log(app: App) -> None:
 
     current_state(app.store)
 
-    assert load_snapshot(app.store.engine, SNAPSHOT_NAME) is None
+    assert load_snapshot(app.store, SNAPSHOT_NAME) is None
 
 
 def test_folding_more_than_snapshot_every_events_writes_a_snapshot(app: App) -> None:
@@ -31,7 +31,7 @@ def test_folding_more_than_snapshot_every_events_writes_a_snapshot(app: App) -> 
 
     state = current_state(app.store)
 
-    snapshot = load_snapshot(app.store.engine, SNAPSHOT_NAME)
+    snapshot = load_snapshot(app.store, SNAPSHOT_NAME)
     assert snapshot is not None
     assert snapshot.position == MANY == state.position
     assert snapshot.projection_version == projection_version()
@@ -48,7 +48,7 @@ def test_state_read_after_more_events_equals_a_full_refold(app: App, origin: Ori
 
     state = current_state(app.store)
 
-    assert load_snapshot(app.store.engine, SNAPSHOT_NAME).position == MANY  # type: ignore[union-attr]
+    assert load_snapshot(app.store, SNAPSHOT_NAME).position == MANY  # type: ignore[union-attr]
     assert state == fold(app.store.read())
     assert "svc-0003" not in state.services
     assert state.services["svc-0007"].definition["vram_mb"] == 1
@@ -60,7 +60,7 @@ def test_the_snapshot_is_used_for_reading_current_state(app: App) -> None:
     head = app.store.head()[0]
     # A snapshot that does not match the log, at the head: only a state read from it has "ghost".
     planted = State(position=head, services={"ghost": ServiceView("ghost", {"id": "ghost"})})
-    save_snapshot(app.store.engine, SNAPSHOT_NAME,
+    save_snapshot(app.store, SNAPSHOT_NAME,
                   Snapshot(head, projection_version(), dump_state(planted)))
     app.store.append([new_event(service("after"), "after-1")])
 
@@ -74,7 +74,7 @@ def test_a_snapshot_from_another_projection_version_is_ignored(app: App) -> None
     register_services(app.store, 3)
     head = app.store.head()[0]
     planted = State(position=head, services={"ghost": ServiceView("ghost", {"id": "ghost"})})
-    save_snapshot(app.store.engine, SNAPSHOT_NAME,
+    save_snapshot(app.store, SNAPSHOT_NAME,
                   Snapshot(head, "older-code", dump_state(planted)))
 
     state = current_state(app.store)
@@ -85,12 +85,12 @@ def test_a_snapshot_from_another_projection_version_is_ignored(app: App) -> None
 
 def test_a_stale_snapshot_is_replaced_once_enough_events_are_refolded(app: App) -> None:
     register_services(app.store, MANY)
-    save_snapshot(app.store.engine, SNAPSHOT_NAME,
+    save_snapshot(app.store, SNAPSHOT_NAME,
                   Snapshot(5, "older-code", dump_state(State(position=5))))
 
     current_state(app.store)
 
-    snapshot = load_snapshot(app.store.engine, SNAPSHOT_NAME)
+    snapshot = load_snapshot(app.store, SNAPSHOT_NAME)
     assert snapshot is not None
     assert (snapshot.position, snapshot.projection_version) == (MANY, projection_version())
 

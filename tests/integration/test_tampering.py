@@ -22,14 +22,14 @@ def filled(app: App) -> App:
 
 
 def test_an_intact_log_verifies_with_its_count_and_head(filled: App) -> None:
-    verified = verify_store(filled.store.engine)
+    verified = verify_store(filled.store)
 
     assert verified.count == EVENTS
     assert verified.head_hash == filled.store.head()[1]
 
 
 def test_an_empty_log_verifies(app: App) -> None:
-    assert verify_store(app.store.engine).count == 0
+    assert verify_store(app.store).count == 0
 
 
 @pytest.mark.parametrize("position", [1, 4, EVENTS])
@@ -39,7 +39,7 @@ def test_changed_data_is_found_at_its_position(filled: App, position: int) -> No
                 f"WHERE position = {position}")
 
     with pytest.raises(ChainBroken) as broken:
-        verify_store(filled.store.engine)
+        verify_store(filled.store)
 
     assert broken.value.position == position
     assert f"position {position}" in str(broken.value)
@@ -51,7 +51,7 @@ def test_a_change_to_any_hashed_column_is_found(filled: App, column: str) -> Non
                 f"UPDATE events SET {column} = {column} || ' ' WHERE position = 3")
 
     with pytest.raises(ChainBroken) as broken:
-        verify_store(filled.store.engine)
+        verify_store(filled.store)
 
     assert broken.value.position == 3
 
@@ -59,7 +59,7 @@ def test_a_change_to_any_hashed_column_is_found(filled: App, column: str) -> Non
 def test_recomputing_only_the_changed_events_hash_is_still_found_at_the_next(
         filled: App) -> None:
     # Whoever forges event 3 consistently must also forge every hash after it.
-    rows = list(export_rows(filled.store.engine))
+    rows = list(export_rows(filled.store))
     position, stream, version, event_id, type_, schema, data, meta, at, _ = rows[2]
     forged = data.replace("1000", "9999")
     assert forged != data
@@ -70,7 +70,7 @@ def test_recomputing_only_the_changed_events_hash_is_still_found_at_the_next(
                 "WHERE position = 3")
 
     with pytest.raises(ChainBroken) as broken:
-        verify_store(filled.store.engine)
+        verify_store(filled.store)
 
     assert broken.value.position == 4
 
@@ -82,7 +82,7 @@ def test_a_changed_index_copy_of_metadata_is_found(filled: App, column: str) -> 
                 f"UPDATE events SET {column} = 'forged' WHERE position = 2")
 
     with pytest.raises(ChainBroken) as broken:
-        verify_store(filled.store.engine)
+        verify_store(filled.store)
 
     assert broken.value.position == 2
 
@@ -94,10 +94,10 @@ def test_a_removed_event_is_found(filled: App, position: int) -> None:
 
     if position == EVENTS:
         # Removing the newest event leaves a valid, shorter chain: the count shows it.
-        assert verify_store(filled.store.engine).count == EVENTS - 1
+        assert verify_store(filled.store).count == EVENTS - 1
         return
     with pytest.raises(ChainBroken) as broken:
-        verify_store(filled.store.engine)
+        verify_store(filled.store)
 
     assert broken.value.position == position
 
@@ -109,6 +109,6 @@ def test_two_swapped_events_are_found_at_the_first_of_them(filled: App) -> None:
                 "UPDATE events SET position = 5 WHERE position = -2")
 
     with pytest.raises(ChainBroken) as broken:
-        verify_store(filled.store.engine)
+        verify_store(filled.store)
 
     assert broken.value.position == 2

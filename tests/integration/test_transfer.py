@@ -37,7 +37,7 @@ def configured(app: App, origin: Origin, examples: Path) -> App:
 
 def export_to(store: EventStore, path: Path, fmt: str) -> Path:
     with path.open("w", encoding="utf-8", newline="") as out:
-        WRITERS[fmt](export_rows(store.engine), out)
+        WRITERS[fmt](export_rows(store), out)
     return path
 
 
@@ -51,11 +51,11 @@ def test_export_then_import_gives_an_identical_log(
     exported = export_to(configured.store, tmp_path / f"log.{fmt}", fmt)
     target = empty_store(tmp_path / "copy.db")
 
-    verified = import_rows(target.engine, read_file(exported))
+    verified = import_rows(target, read_file(exported))
 
     original = raw_rows(db_file(configured.store))
     assert raw_rows(tmp_path / "copy.db") == original  # every column, indexes copies included
-    assert verified.count == len(original) == verify_store(target.engine).count
+    assert verified.count == len(original) == verify_store(target).count
     assert verified.head_hash == configured.store.head()[1]
     assert list(target.read()) == list(configured.store.read())
 
@@ -64,12 +64,12 @@ def test_jsonl_and_csv_exports_carry_the_same_rows(configured: App, tmp_path: Pa
     jsonl = read_file(export_to(configured.store, tmp_path / "a.jsonl", "jsonl"))
     csv = read_file(export_to(configured.store, tmp_path / "a.csv", "csv"))
 
-    assert jsonl == csv == list(export_rows(configured.store.engine))
+    assert jsonl == csv == list(export_rows(configured.store))
 
 
 def test_jsonl_export_is_one_event_object_per_line(configured: App) -> None:
     out = io.StringIO()
-    count = write_jsonl(export_rows(configured.store.engine), out)
+    count = write_jsonl(export_rows(configured.store), out)
 
     lines = out.getvalue().splitlines()
     assert count == len(lines) == configured.store.head()[0]
@@ -83,12 +83,12 @@ def test_jsonl_export_is_one_event_object_per_line(configured: App) -> None:
 def test_an_imported_log_can_be_appended_to(configured: App, tmp_path: Path) -> None:
     exported = export_to(configured.store, tmp_path / "log.jsonl", "jsonl")
     target = empty_store(tmp_path / "copy.db")
-    import_rows(target.engine, read_file(exported))
+    import_rows(target, read_file(exported))
 
     (added,) = target.append([new_event(service("newcomer"), "after-import")])
 
     assert added.position == configured.store.head()[0] + 1
-    assert verify_store(target.engine).count == added.position
+    assert verify_store(target).count == added.position
 
 
 def test_import_into_a_database_with_events_is_refused(configured: App, tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_import_into_a_database_with_events_is_refused(configured: App, tmp_path
     before = raw_rows(tmp_path / "copy.db")
 
     with pytest.raises(StoreNotEmpty, match="already holds events"):
-        import_rows(target.engine, read_file(exported))
+        import_rows(target, read_file(exported))
 
     assert raw_rows(tmp_path / "copy.db") == before
 
@@ -113,7 +113,7 @@ def test_import_of_a_tampered_export_is_refused_and_writes_nothing(
     target = empty_store(tmp_path / "copy.db")
 
     with pytest.raises(ChainBroken) as broken:
-        import_rows(target.engine, read_file(exported))
+        import_rows(target, read_file(exported))
 
     bge = next(r.position for r in configured.store.read()
                if r.data.get("service_id") == "bge-large")
@@ -129,7 +129,7 @@ def test_import_of_an_export_with_a_line_removed_is_refused(
     target = empty_store(tmp_path / "copy.db")
 
     with pytest.raises(ChainBroken) as broken:
-        import_rows(target.engine, read_file(exported))
+        import_rows(target, read_file(exported))
 
     assert broken.value.position == 4
     assert raw_rows(tmp_path / "copy.db") == []
@@ -160,7 +160,7 @@ def test_the_export_of_an_empty_log_imports_as_an_empty_log(
     exported = export_to(app.store, tmp_path / f"empty.{fmt}", fmt)
     target = empty_store(tmp_path / "copy.db")
 
-    verified = import_rows(target.engine, read_file(exported))
+    verified = import_rows(target, read_file(exported))
 
     assert verified.count == 0
     assert raw_rows(tmp_path / "copy.db") == []

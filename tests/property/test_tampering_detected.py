@@ -62,13 +62,13 @@ def test_any_changed_byte_is_caught_at_its_event(
     with fresh_app() as (app, path):
         for step in [*OPENING, *sequence]:
             perform(app, step)
-        count = verify_store(app.store.engine).count
+        count = verify_store(app.store).count
         position = pick % count + 1
 
         assume(tamper(path, position, column, offset, byte))
 
         with pytest.raises(ChainBroken) as broken:
-            verify_store(app.store.engine)
+            verify_store(app.store)
         assert broken.value.position == position
 
 
@@ -77,4 +77,4 @@ def test_an_untouched_log_verifies() -> None:
         for step in [*OPENING, InitStore()]:
             perform(app, step)
 
-        assert verify_store(app.store.engine).count == len(list(app.store.read()))
+        assert verify_store(app.store).count == len(list(app.store.read()))

@@ -39,7 +39,7 @@ def test_fixture_imported_into_a_database_reads_back_the_same_state(
     log: Path, tmp_path: Path
 ) -> None:
     store = EventStore.open(tmp_path / "gpumod.db", StepClock())
-    import_rows(store.engine, read_file(log))
+    import_rows(store, read_file(log))
 
-    assert verify_store(store.engine).count == len(read_file(log))
+    assert verify_store(store).count == len(read_file(log))
     assert as_json(current_state(store)) == expected(log)

@@ -123,3 +123,30 @@ def test_the_combined_real_run_replays_what_the_run_did() -> None:
     types = {event.type for event in log}
     assert {"CommandRejected", "ServiceStateReconciled"} <= types
     assert not state.anomalies
+
+
+def test_every_recorded_run_names_the_gpu_it_ran_on() -> None:
+    for name in ("switch-history", "crash-recovery", "oom-incident", "release-timeout"):
+        ledger = replayed(name).vram
+        [detected] = of_type(events(name), "GpuDetected")
+
+        assert (ledger.gpu_name, ledger.total_mb, ledger.simulated) == (
+            detected.data["name"], 24576, True), name
+        assert detected.position < 30 and detected.metadata["actor"] == "gpumod:gpu", name
+
+
+def test_release_timeout_fails_the_switch_with_nothing_started_then_a_retry_completes() -> None:
+    state = replayed("release-timeout")
+    failed, retried = timelines(state)[2:]
+
+    assert (failed.to_mode, failed.status, retried.to_mode, retried.status) == (
+        "code", "failed", "code", "completed")
+    assert [t for t, _ in steps(failed)][-3:] == [
+        "VramReleaseAwaited", "VramReleaseTimedOut", "ModeSwitchFailed"]
+    assert not [s for s in steps(failed) if s[0] in ("ServiceStarting", "ServiceWoke")]
+    timed_out = next(s for s in failed.steps if s.type == "VramReleaseTimedOut")
+    assert timed_out.detail["free_mb"] < timed_out.detail["needed_mb"]
+    assert 1000 <= timed_out.detail["waited_ms"] < 2000  # --release-timeout 1
+    ended = next(s for s in failed.steps if s.type == "ModeSwitchFailed")
+    assert ended.detail["protection"] == "release-wait"
+    assert state.active_mode == "code" and not state.anomalies

@@ -69,7 +69,7 @@ def test_killed_at_any_step_the_next_command_leaves_one_mode_fully_in_place(
     assert "ModeSwitchInterrupted" in [e.type for e in recovery]
     assert all(e.actor == "gpumod:recovery" for e in recovery)
     assert not state.anomalies
-    assert verify_store(app.store.engine).count == app.store.head()[0]
+    assert verify_store(app.store).count == app.store.head()[0]
 
 
 def test_nothing_to_recover_records_nothing(app: App) -> None:

@@ -43,7 +43,7 @@ def init(
     command = ImportConfiguration(tuple(services), tuple(modes), initialize=True)
     app = app_of(ctx)
     _report(app.bus.handle(command, cli_origin()))
-    typer.echo(f"event log: {app.store.engine.url.database}")
+    typer.echo(f"event log: {app.store.path}")
 
 
 def service_add(files: Annotated[list[Path], typer.Argument(help="Preset YAML files.")],

@@ -29,7 +29,7 @@ def verify(ctx: typer.Context) -> None:
     from gpumod.events.errors import ChainBroken
 
     try:
-        verified = verify_store(app_of(ctx).store.engine)
+        verified = verify_store(app_of(ctx).store)
     except ChainBroken as broken:
         typer.echo(f"BROKEN at position {broken.position}: {broken.reason}", err=True)
         raise typer.Exit(1) from None
@@ -45,7 +45,7 @@ def export(
     from gpumod.events.transfer import export_rows, write_csv, write_jsonl
 
     writer = write_jsonl if format_ is Format.JSONL else write_csv
-    rows = export_rows(app_of(ctx).store.engine)
+    rows = export_rows(app_of(ctx).store)
     if output is None:
         writer(rows, sys.stdout)
         return
@@ -62,5 +62,5 @@ def import_(file: Annotated[Path, typer.Argument(help="An export (JSONL or CSV).
     from gpumod.events.transfer import import_rows, read_file
 
     rows = read_file(file)
-    verified = import_rows(app_of(ctx).store.engine, rows)
+    verified = import_rows(app_of(ctx).store, rows)
     typer.echo(f"imported {verified.count} events (head {verified.head_hash})")

@@ -78,7 +78,7 @@ def history_page(store: EventStore, flt: EventFilter, after: int | None, limit: 
 
 def audit(store: EventStore) -> Audit:
     try:
-        verified = verify_store(store.engine)
+        verified = verify_store(store)
     except ChainBroken as broken:
         return {"intact": False, "events_checked": broken.position - 1, "head_hash": None,
                 "broken_at": broken.position, "reason": broken.reason}
