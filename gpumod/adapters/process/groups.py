@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from pathlib import Path
 
 from gpumod.adapters.process.base import ProcessError
 
@@ -25,13 +24,20 @@ class Stat:
 
 
 def stat(pid: int) -> Stat | None:
+    # os.read, not Path.read_text: a fraction of the cost, and a stop scans all of /proc.
     try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
     except OSError:
         return None
+    try:
+        raw = os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     # The command name in parentheses may hold spaces or ')': split after the last ')'.
-    fields = raw.rsplit(")", 1)[-1].split()
-    return Stat(state=fields[0], pgrp=int(fields[2]), start_time=int(fields[19]))
+    fields = raw.rsplit(b")", 1)[-1].split()
+    return Stat(state=fields[0].decode(), pgrp=int(fields[2]), start_time=int(fields[19]))
 
 
 def alive(pid: int, start_time: int) -> bool:
