@@ -33,3 +33,14 @@ def save_snapshot(store: EventStore, name: str, snapshot: Snapshot) -> None:
             " projection_version = excluded.projection_version, state = excluded.state, "
             "saved_at = excluded.saved_at",
             (name, snapshot.position, snapshot.projection_version, snapshot.state, saved_at))
+
+
+def latest_snapshot(store: EventStore, prefix: str, at_most: int,
+                    projection_version: str) -> Snapshot | None:
+    """The latest snapshot named `prefix...` at a position up to `at_most`, of this version."""
+    with store.connections.transaction() as conn:
+        row = conn.execute(
+            "SELECT position, projection_version, state FROM snapshots WHERE name >= ? AND "
+            "name < ? AND position <= ? AND projection_version = ? ORDER BY position DESC "
+            "LIMIT 1", (prefix, prefix + "\U0010ffff", at_most, projection_version)).fetchone()
+    return Snapshot(row[0], row[1], row[2]) if row else None

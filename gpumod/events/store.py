@@ -71,6 +71,14 @@ class EventStore:
         with self.connections.transaction() as conn:
             return _head(conn)
 
+    def last_before(self, moment: str) -> int:
+        """The position before the first event recorded after `moment` (ISO 8601 UTC): the
+        log's prefix as it stood then, even if the clock stepped back later."""
+        with self.connections.transaction() as conn:
+            after = conn.execute("SELECT MIN(position) FROM events WHERE recorded_at > ?",
+                                 (moment,)).fetchone()[0]
+            return after - 1 if after is not None else _head(conn)[0]
+
     def stream_version(self, stream: str) -> int:
         with self.connections.transaction() as conn:
             return _stream_versions(conn, [stream])[stream]

@@ -14,6 +14,7 @@ from gpumod.adapters.cli.context import app_of, emit_json
 if TYPE_CHECKING:
     from gpumod.bootstrap import App
     from gpumod.events.base import RecordedEvent
+    from gpumod.projections.state import State
 
 
 def register(app: typer.Typer) -> None:
@@ -37,10 +38,11 @@ def replay(
     if rebuild:
         _rebuild(app_of(ctx))
         return
-    events = _source(ctx, from_file)
-    if until is not None:
-        events = _until(events, until, ctx, from_file)
-    state = fold(events)
+    if from_file is None and until is not None:
+        state = _at(app_of(ctx), until)  # from the nearest checkpoint, not from the start
+    else:
+        events = _source(ctx, from_file)
+        state = fold(_until(events, until) if until is not None else events)
     report = state_report.as_dict(state)
     if json:
         emit_json(report)
@@ -59,30 +61,40 @@ def _source(ctx: typer.Context, from_file: Path | None) -> Iterable[RecordedEven
     return [recorded(row) for row in rows]
 
 
-def _until(
-    events: Iterable[RecordedEvent], until: str, ctx: typer.Context, from_file: Path | None
-) -> Iterable[RecordedEvent]:
+def _at(app: App, until: str) -> State:
+    from gpumod.commands.current_state import state_at
+
+    if until.isdigit():
+        return state_at(app.store, int(until))
+    return state_at(app.store, app.store.last_before(_moment(until)))
+
+
+def _until(events: Iterable[RecordedEvent], until: str) -> Iterable[RecordedEvent]:
     if until.isdigit():
         return takewhile(lambda e: e.position <= int(until), events)
-    from gpumod.adapters.cli.timeparse import parse_when
-    from gpumod.bootstrap import utc_now
-
-    moment = parse_when(until, "--until", utc_now())
+    moment = _moment(until)
     # A prefix of the log, so the state shown is one that existed even if clocks stepped back.
     return takewhile(lambda e: e.recorded_at <= moment, events)
 
 
+def _moment(until: str) -> str:
+    from gpumod.adapters.cli.timeparse import parse_when
+    from gpumod.bootstrap import utc_now
+
+    return parse_when(until, "--until", utc_now())
+
+
 def _rebuild(app: App) -> None:
     from gpumod.adapters.cli.state_report import compare
-    from gpumod.commands.current_state import state_at, usable_snapshot
+    from gpumod.commands.current_state import refold, usable_snapshot
     from gpumod.projections.snapshots import load_state
 
     snapshot = usable_snapshot(app.store)
     if snapshot is None:
-        total = state_at(app.store, app.store.head()[0])
+        total = refold(app.store, app.store.head()[0])
         typer.echo(f"no snapshot from this gpumod version; refolded {total.position} events")
         return
-    rebuilt = state_at(app.store, snapshot.position)
+    rebuilt = refold(app.store, snapshot.position)
     differences = compare(load_state(snapshot.state), rebuilt)
     if differences:
         for line in differences:

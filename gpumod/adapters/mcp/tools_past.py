@@ -3,7 +3,6 @@ was at a position or time, post-mortems, and the hash chain's integrity."""
 
 from __future__ import annotations
 
-from itertools import takewhile
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -40,7 +39,6 @@ from gpumod.commands.current_state import state_at as replay_to
 from gpumod.commands.postmortem import postmortem_report
 from gpumod.commands.switch_reports import timeline_dict
 from gpumod.events.query import EventFilter
-from gpumod.projections.fold import fold
 from gpumod.projections.state import State
 
 
@@ -92,7 +90,7 @@ class PastTools:
         elif time is not None and position is None:
             moment = when(self.rt.app.clock(), time, "time")
             # A prefix of the log: a state that existed even if the clock stepped back.
-            state = fold(takewhile(lambda e: e.recorded_at <= moment, self.rt.app.store.read()))
+            state = replay_to(self.rt.app.store, self.rt.app.store.last_before(moment))
         else:
             raise ArgumentError("position", "give either position or time, not both or neither")
         report = state_report.as_dict(state)
