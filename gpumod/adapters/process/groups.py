@@ -11,6 +11,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from gpumod.adapters.process.base import ProcessError
+from gpumod.adapters.process.procfs import stat_fields
 
 # After SIGKILL only an uninterruptible sleep (a driver call releasing GPU memory) delays exit.
 KILL_WAIT_S = 30.0
@@ -24,19 +25,9 @@ class Stat:
 
 
 def stat(pid: int) -> Stat | None:
-    # os.read, not Path.read_text: a fraction of the cost, and a stop scans all of /proc.
-    try:
-        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
-    except OSError:
+    fields = stat_fields(pid)
+    if fields is None or len(fields) < 20:
         return None
-    try:
-        raw = os.read(fd, 4096)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    # The command name in parentheses may hold spaces or ')': split after the last ')'.
-    fields = raw.rsplit(b")", 1)[-1].split()
     return Stat(state=fields[0].decode(), pgrp=int(fields[2]), start_time=int(fields[19]))
 
 

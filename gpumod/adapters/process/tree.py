@@ -9,8 +9,9 @@ so a reading costs about one read per process on its chains, whatever the number
 
 from __future__ import annotations
 
-import os
 import time
+
+from gpumod.adapters.process.procfs import stat_fields
 
 MAX_DEPTH = 64  # deeper than any real process tree; stops a loop on a reused pid
 # Longer than one reading's questions take, far shorter than a process lives: a link kept this
@@ -48,19 +49,5 @@ def _parent(pid: int) -> int | None:
 
 
 def _read_parent(pid: int) -> int | None:
-    # os.read: a quarter of Path.read_text's cost, which /proc reads are mostly made of.
-    try:
-        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        raw = os.read(fd, 4096)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    # The command name in parentheses may hold spaces or ')': split after the last ')'.
-    try:
-        return int(raw.rsplit(b")", 1)[1].split()[1])
-    except (IndexError, ValueError):
-        return None
+    fields = stat_fields(pid)
+    return int(fields[1]) if fields and len(fields) > 1 else None
