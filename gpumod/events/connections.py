@@ -57,7 +57,8 @@ def schema_present(path: Path) -> bool:
     """Whether `path` is a gpumod log already (checked without creating the file)."""
     if not path.exists():
         return False
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    # as_uri percent-encodes: a '?' or '#' in the path would otherwise end the file name.
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         found = conn.execute("SELECT 1 FROM sqlite_master WHERE type='trigger' "
                              "AND name='events_no_delete'").fetchone()

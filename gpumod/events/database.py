@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
 from gpumod.events.schema import APPEND_ONLY_TRIGGERS, SCHEMA_VERSION, metadata, store_info
@@ -24,7 +24,9 @@ def open_engine(path: Path) -> Engine:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Keep connections open: closing the last one checkpoints and deletes the WAL, which made
     # every append pay for reopening it (measured: batched appends 0.25x raw -> 0.49x).
-    engine = create_engine(f"sqlite:///{path}", poolclass=QueuePool, pool_size=2)
+    # URL.create, not an f-string: a '?' or '#' in the path would be read as URL syntax.
+    url = URL.create("sqlite", database=str(path))
+    engine = create_engine(url, poolclass=QueuePool, pool_size=2)
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
     _create_schema(engine)

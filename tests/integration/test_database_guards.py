@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,16 @@ def test_reopening_an_existing_file_keeps_its_events_and_triggers(filled: App) -
         triggers = {name for (name,) in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert triggers == {"events_no_update", "events_no_delete"}
+
+
+def test_a_path_with_url_characters_is_one_file_for_reads_and_writes(tmp_path: Path) -> None:
+    path = tmp_path / "odd?name#1" / "gpumod.db"  # '?' and '#' mean something in a URL
+    store = EventStore.open(path, StepClock())
+
+    store.append([new_event(service("a"), "e1")])
+
+    assert [e.event_id for e in store.read()] == ["e1"]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT event_id FROM events").fetchall() == [("e1",)]
+    assert sorted(p.name for p in path.parent.iterdir() if p.suffix == ".db") == ["gpumod.db"]
+    store.close()
