@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
+from gpumod.events.connections import schema_present
 from gpumod.events.schema import APPEND_ONLY_TRIGGERS, SCHEMA_VERSION, metadata, store_info
 
 BUSY_TIMEOUT_MS = 30_000
@@ -29,7 +30,7 @@ def open_engine(path: Path) -> Engine:
     engine = create_engine(url, poolclass=QueuePool, pool_size=2)
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
-    _create_schema(engine)
+    _create_schema(engine, path)
     return engine
 
 
@@ -57,15 +58,8 @@ def writing(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-@contextmanager
-def reading(engine: Engine) -> Iterator[Connection]:
-    """A read transaction: one consistent view of the log for all its statements."""
-    with engine.connect() as conn, conn.begin():
-        yield conn
-
-
-def _create_schema(engine: Engine) -> None:
-    if _schema_present(engine):
+def _create_schema(engine: Engine, path: Path) -> None:
+    if schema_present(path):
         return
     with writing(engine) as conn:
         metadata.create_all(conn)
@@ -75,11 +69,3 @@ def _create_schema(engine: Engine) -> None:
         if found.first() is None:
             version = str(SCHEMA_VERSION)
             conn.execute(store_info.insert().values(key="schema_version", value=version))
-
-
-def _schema_present(engine: Engine) -> bool:
-    with reading(engine) as conn:
-        found = conn.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type='trigger' AND name='events_no_delete'"
-        )
-        return found.first() is not None
