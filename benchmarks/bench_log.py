@@ -6,7 +6,8 @@ Issue 2, "Tests and figures". One run prints:
    100), next to a raw `sqlite3` insert of the very same rows into the same schema (created by
    gpumod's own `open_engine`) with the same durability (WAL, synchronous=FULL);
 2. replay: events per second folded into projections from a 1,000,000-event log, the way
-   `gpumod replay` does it (`store.read()` + `fold`), next to only reading the rows with `sqlite3`;
+   `gpumod replay` does it (`refold`: the store's `fold_rows`, folded), next to only reading the
+   rows with `sqlite3`;
 3. `gpumod service list` (the real CLI, as a subprocess) on that log and on an empty log with the
    same services, in the steady state (after a first call has written the snapshot).
 
@@ -48,7 +49,7 @@ from typing import Any
 import gpumod
 from gpumod.adapters.yaml_files import load_mode, load_service, yaml_files
 from gpumod.bootstrap import bootstrap
-from gpumod.commands.current_state import SNAPSHOT_NAME
+from gpumod.commands.current_state import SNAPSHOT_NAME, refold
 from gpumod.commands.messages import ImportConfiguration
 from gpumod.commands.recorder import Origin
 from gpumod.events import catalogue as ev
@@ -56,11 +57,11 @@ from gpumod.events import codec
 from gpumod.events.base import Event, NewEvent
 from gpumod.events.catalogue.incidents import GpuProcess
 from gpumod.events.database import open_engine
+from gpumod.events.fold_rows import fold_rows
 from gpumod.events.rows import new_row as store_row  # the exact row EventStore.append writes
 from gpumod.events.schema import SCHEMA_VERSION
 from gpumod.events.snapshot_store import load_snapshot
 from gpumod.events.store import EventStore
-from gpumod.projections.fold import fold
 from gpumod.projections.snapshots import projection_version
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -479,7 +480,7 @@ class ReplayFigures:
     events: int
     raw_read: float  # sqlite3 rows only
     raw_json: float  # ... and orjson.loads of data and metadata (no event objects)
-    store_read: float  # EventStore.read(): RecordedEvent per row
+    store_read: float  # gpumod's read for a fold: a FoldRow per row, data still JSON
     fold: float  # ... folded into projections: what `gpumod replay` does
     anomalies: int
     size_mb: float
@@ -505,9 +506,9 @@ def bench_replay(path: Path, rounds: int) -> ReplayFigures:
     for _ in range(rounds):
         count = _count_rows(path, decode_json=False, times=times["raw"])
         _count_rows(path, decode_json=True, times=times["json"])
-        times["read"].append(timed(lambda: sum(1 for _ in store.read())))
+        times["read"].append(timed(lambda: sum(1 for _ in fold_rows(store))))
         began = time.perf_counter()
-        state = fold(store.read())  # what `gpumod replay` does
+        state = refold(store, None)  # what `gpumod replay` does
         times["fold"].append(time.perf_counter() - began)
         if state.position != count:
             raise SystemExit(f"fold reached position {state.position}, the log has {count}")
@@ -647,8 +648,8 @@ def run_all(workdir: Path, size: Size, log_events: int, config: Configuration,
     print(f"  {replay.events:,} events, {replay.size_mb:,.0f} MiB; best of {size.replay_rounds}")
     stages = (("raw sqlite3 row read", replay.raw_read),
               ("  + orjson.loads(data, metadata)", replay.raw_json),
-              ("EventStore.read() (RecordedEvent per row)", replay.store_read),
-              ("fold(store.read()): `gpumod replay`", replay.fold))
+              ("fold_rows(store): a FoldRow per row", replay.store_read),
+              ("refold(store): `gpumod replay`", replay.fold))
     for what, took in stages:
         print(f"  {what:<42} {replay.events / took:>10,.0f} events/s  {took:6.2f} s  "
               f"{took / replay.events * 1e6:5.2f} us/event")

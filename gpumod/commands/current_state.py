@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from contextlib import suppress
 
-from gpumod.events.query import EventFilter
+from gpumod.events.fold_rows import fold_rows
 from gpumod.events.snapshot_store import (
     Snapshot,
     latest_snapshot,
@@ -18,7 +18,7 @@ from gpumod.events.snapshot_store import (
     save_snapshot,
 )
 from gpumod.events.store import EventStore
-from gpumod.projections.fold import apply, fold
+from gpumod.projections import fold
 from gpumod.projections.snapshots import dump_state, load_state, projection_version
 from gpumod.projections.state import State
 
@@ -52,17 +52,21 @@ def state_at(store: EventStore, position: int) -> State:
     return _fold_forward(store, state, position)
 
 
-def refold(store: EventStore, position: int) -> State:
-    """`state_at` from the first event, trusting no saved state (`gpumod replay --rebuild`)."""
-    return fold(store.read(EventFilter(until_position=position)))
+def refold(store: EventStore, position: int | None) -> State:
+    """`state_at` from the first event (to the end when None), trusting no saved state."""
+    return fold.fold_rows(fold_rows(store, 0, position))
 
 
 def _fold_forward(store: EventStore, state: State, until: int | None) -> State:
-    events = store.read(EventFilter(after_position=state.position, until_position=until))
-    for rec in events:
-        apply(state, rec)
-        if rec.position % CHECKPOINT_EVERY == 0:
-            _try_save(store, f"{CHECKPOINT_PREFIX}{rec.position:012d}", state)
+    """Fold up to `until` (the end when None), one stretch between checkpoints at a time."""
+    while until is None or state.position < until:
+        stop = (state.position // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY
+        end = stop if until is None else min(stop, until)
+        fold.fold_rows(fold_rows(store, state.position, end), state)
+        if state.position == stop:
+            _try_save(store, f"{CHECKPOINT_PREFIX}{stop:012d}", state)
+        elif state.position < end:
+            break  # the log ends before `end`
     return state
 
 

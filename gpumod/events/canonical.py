@@ -21,14 +21,19 @@ Rule = tuple[frozenset[type], Check | None]
 _MISSING = object()  # its type is in no rule
 
 
-def canonical_check(model: type[BaseModel]) -> Check | None:
-    """A test for `model`'s own JSON form, or None where only pydantic can tell."""
+def canonical_check(model: type[BaseModel], nested: bool = True) -> Check | None:
+    """A test for `model`'s own JSON form, or None where only pydantic can tell.
+
+    With nested=False only the top level is tested: each field's JSON type, and the value of
+    scalar ones (a Literal); the items of lists and dicts are not looked at.
+    """
     rules = {name: _rule(field.annotation) for name, field in model.model_fields.items()}
     if not _plain(model) or any(rule is None for rule in rules.values()):
         return None
     known = {name: rule for name, rule in rules.items() if rule is not None}
     typed = tuple((name, allowed) for name, (allowed, _) in known.items())
-    tested = tuple((name, test) for name, (_, test) in known.items() if test is not None)
+    tested = tuple((name, test) for name, (allowed, test) in known.items()
+                   if test is not None and (nested or allowed <= _SCALAR_TYPES))
     count = len(typed)
 
     def check(value: Any) -> bool:
@@ -103,4 +108,5 @@ def _list(item: Rule | None) -> Rule | None:
 # Exact types, not isinstance: a bool is an int to Python, and pydantic would convert it.
 _SCALARS: dict[Any, type] = {str: str, int: int, float: float, bool: bool, None: type(None),
                              type(None): type(None)}
+_SCALAR_TYPES = frozenset(_SCALARS.values())
 _STR = frozenset({str})

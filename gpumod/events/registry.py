@@ -16,6 +16,9 @@ EVENT_TYPES: dict[str, type[Event]] = {}
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 # type name -> (current schema version, test for data already in its current form)
 CANONICAL: dict[str, tuple[int, Check]] = {}
+# type name -> (current schema version, its field names), for types whose stored JSON is exactly
+# their validated data: what `logged_data` trusts (docs/adr/0012-the-fold-trusts-the-log.md).
+SHAPES: dict[str, tuple[int, frozenset[str]]] = {}
 
 
 class UnknownEventType(KeyError):
@@ -35,7 +38,12 @@ def registered(cls: E) -> E:
     check = canonical_check(cls)
     if check is not None:
         CANONICAL[name] = (cls.schema_version, check)
+        SHAPES[name] = (cls.schema_version, _field_names(cls))
     return cls
+
+
+def _field_names(model: type[Event]) -> frozenset[str]:
+    return frozenset(model.model_fields)
 
 
 def upcaster(type_name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
@@ -86,6 +94,23 @@ def current_data(type_name: str, version: int, data: dict[str, Any]) -> dict[str
     if known is not None and known[0] == version and known[1](data):
         return data
     return decode(type_name, version, data).model_dump()
+
+
+def logged_data(type_name: str, version: int, data: dict[str, Any]) -> dict[str, Any]:
+    """`current_data` for data read from gpumod's own log: trusted as it is when it has the
+    current version's fields, since only a validated model (an append) or a checked row (an
+    import) ever put data in that shape there. Anything else goes through `current_data`.
+    """
+    if has_current_shape(type_name, version, data):
+        return data
+    return current_data(type_name, version, data)
+
+
+def has_current_shape(type_name: str, version: int, data: Any) -> bool:
+    """Data with exactly the fields of its type's current version (what `logged_data` trusts)."""
+    shape = SHAPES.get(type_name)
+    return shape is not None and shape[0] == version and type(data) is dict and (
+        data.keys() == shape[1])
 
 
 def _load_catalogue() -> None:

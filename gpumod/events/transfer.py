@@ -12,6 +12,7 @@ from gpumod.events import codec
 from gpumod.events.base import RecordedEvent
 from gpumod.events.chain import RAW_QUERY, RawRow, Verified, verify_rows
 from gpumod.events.errors import EventStoreError, StoreNotEmpty
+from gpumod.events.shape_check import refuse_misread
 
 if TYPE_CHECKING:
     from gpumod.events.store import EventStore
@@ -69,6 +70,7 @@ def import_rows(store: EventStore, rows: list[RawRow]) -> Verified:
     from gpumod.events.schema import events as table
 
     verified = verify_rows(rows)
+    refuse_misread(rows)
     with writing(store.engine) as conn:
         if conn.execute(select(func.count()).select_from(table)).scalar():
             raise StoreNotEmpty("the database already holds events; import only into an empty one")

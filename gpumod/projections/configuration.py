@@ -6,11 +6,11 @@ from typing import Any
 
 from gpumod.definitions import patch
 from gpumod.events import catalogue as ev
-from gpumod.events.base import RecordedEvent
+from gpumod.projections.envelope import Envelope
 from gpumod.projections.state import Anomaly, ModeView, ServiceView, State
 
 
-def apply_config(state: State, fields: dict[str, Any], rec: RecordedEvent) -> None:
+def apply_config(state: State, fields: dict[str, Any], rec: Envelope) -> None:
     match rec.type:
         case ev.StoreInitialized.type_name:
             state.initialized = True
@@ -46,5 +46,5 @@ def apply_config(state: State, fields: dict[str, Any], rec: RecordedEvent) -> No
             state.settings[fields["key"]] = fields["value"]
 
 
-def _missing(state: State, rec: RecordedEvent, what: str) -> None:
+def _missing(state: State, rec: Envelope, what: str) -> None:
     state.anomalies.append(Anomaly(rec.position, rec.stream, rec.type, f"{what} is not defined"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gpumod.events.base import RecordedEvent
+from gpumod.projections.envelope import Envelope
 from gpumod.projections.state import Anomaly, ServiceView, State
 
 STATES = ("STOPPED", "STARTING", "RUNNING", "SLEEPING", "STOPPING", "UNHEALTHY", "FAILED")
@@ -49,7 +49,7 @@ def check_transition(current: str, event_type: str) -> str:
     return target
 
 
-def apply_lifecycle(state: State, fields: dict[str, Any], rec: RecordedEvent) -> None:
+def apply_lifecycle(state: State, fields: dict[str, Any], rec: Envelope) -> None:
     view = state.services.get(fields["service_id"])
     if view is None:
         _flag(state, rec, f"{rec.type} for unknown service {fields['service_id']!r}")
@@ -75,7 +75,7 @@ def apply_lifecycle(state: State, fields: dict[str, Any], rec: RecordedEvent) ->
         state.vram.reservations[view.id] = fields["vram_needed_mb"]
 
 
-def apply_launched(state: State, fields: dict[str, Any], rec: RecordedEvent) -> None:
+def apply_launched(state: State, fields: dict[str, Any], rec: Envelope) -> None:
     view = state.services.get(fields["service_id"])
     if view is None or view.state != "STARTING":
         _flag(state, rec, "process launched for a service that is not STARTING")
@@ -133,5 +133,5 @@ _DETAILS: dict[str, Callable[[ServiceView, dict[str, Any]], None]] = {
 }
 
 
-def _flag(state: State, rec: RecordedEvent, message: str) -> None:
+def _flag(state: State, rec: Envelope, message: str) -> None:
     state.anomalies.append(Anomaly(rec.position, rec.stream, rec.type, message))

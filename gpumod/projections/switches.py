@@ -9,14 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from gpumod.events import catalogue as ev
-from gpumod.events.base import RecordedEvent
+from gpumod.projections.envelope import Envelope
 from gpumod.projections.state import State, Step, SwitchTimeline
 
+OPENING = ev.ModeSwitchRequested.type_name  # the first step of its own timeline
 ENDINGS = {"ModeSwitchCompleted": "completed", "ModeSwitchFailed": "failed",
            "ModeSwitchInterrupted": "interrupted"}
 
 
-def apply_switch(state: State, fields: dict[str, Any], rec: RecordedEvent) -> None:
+def apply_switch(state: State, fields: dict[str, Any], rec: Envelope) -> None:
     sid = fields["switch_id"]
     match rec.type:
         case ev.ModeSwitchRequested.type_name:
@@ -25,7 +26,6 @@ def apply_switch(state: State, fields: dict[str, Any], rec: RecordedEvent) -> No
             state.switch_in_progress = sid
             if rec.correlation_id:
                 state.open_correlations[rec.correlation_id] = sid
-            add_step(state, rec)
         case ev.ModeSwitchCompleted.type_name:
             _end(state, sid, rec, None)
             state.active_mode = fields["to_mode"]
@@ -41,14 +41,18 @@ def apply_switch(state: State, fields: dict[str, Any], rec: RecordedEvent) -> No
             state.active_mode = fields["resolved_mode"]
 
 
-def add_step(state: State, rec: RecordedEvent) -> None:
-    """Attach any event of an open switch's correlation to its timeline."""
+def add_step(state: State, rec: Envelope, data: dict[str, Any]) -> None:
+    """Attach any event of an open switch's correlation to its timeline, its data as stored.
+
+    The fold calls it for every event while a switch is open, and for the request itself once
+    apply_switch has opened its timeline.
+    """
     sid = state.open_correlations.get(rec.correlation_id or "")
     if sid is not None and (timeline := state.switches.get(sid)) is not None:
-        timeline.steps.append(Step(rec.position, rec.recorded_at, rec.type, rec.stream, rec.data))
+        timeline.steps.append(Step(rec.position, rec.recorded_at, rec.type, rec.stream, data))
 
 
-def _end(state: State, sid: str, rec: RecordedEvent, reason: str | None) -> None:
+def _end(state: State, sid: str, rec: Envelope, reason: str | None) -> None:
     timeline = state.switches.get(sid)
     if timeline is None:
         return

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from gpumod.events import catalogue as ev
-from gpumod.events.base import RecordedEvent
+from gpumod.projections.envelope import Envelope
 from gpumod.projections.state import State
 
 
-def apply_vram(state: State, fields: dict[str, Any], rec: RecordedEvent) -> None:
+def apply_vram(state: State, fields: dict[str, Any], rec: Envelope) -> None:
     ledger = state.vram
     match rec.type:
         case ev.GpuDetected.type_name:

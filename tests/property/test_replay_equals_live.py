@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from gpumod.adapters.cli.state_report import as_dict
 from gpumod.commands import current_state as live
 from gpumod.commands.messages import Command
+from gpumod.events.fold_rows import fold_rows as read_rows
 from gpumod.events.query import EventFilter
-from gpumod.projections.fold import fold
+from gpumod.projections.fold import fold, fold_rows
 from gpumod.projections.state import State
 from tests.property.strategies import Fact, commands, fresh_app, perform, sequences
 
@@ -34,8 +35,10 @@ def check_sequence(sequence: list[Command | Fact], snapshot_every: int) -> None:
             kept = fold(app.store.read(EventFilter(after_position=kept.position)), kept)
             current = live.current_state(app.store)
             replayed = fold(app.store.read())
+            from_rows = fold_rows(read_rows(app.store))  # what `gpumod replay` runs
 
             assert as_dict(current) == as_dict(replayed)
+            assert dataclasses.asdict(from_rows) == dataclasses.asdict(replayed)
             assert dataclasses.asdict(current) == dataclasses.asdict(replayed)
             assert dataclasses.asdict(kept) == dataclasses.asdict(replayed)
         snapshot = live.usable_snapshot(app.store)

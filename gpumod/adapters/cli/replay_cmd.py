@@ -38,11 +38,13 @@ def replay(
     if rebuild:
         _rebuild(app_of(ctx))
         return
-    if from_file is None and until is not None:
+    if from_file is not None:
+        events = _exported(from_file)
+        state = fold(_until(events, until) if until is not None else events)
+    elif until is not None:
         state = _at(app_of(ctx), until)  # from the nearest checkpoint, not from the start
     else:
-        events = _source(ctx, from_file)
-        state = fold(_until(events, until) if until is not None else events)
+        state = _whole_log(app_of(ctx))
     report = state_report.as_dict(state)
     if json:
         emit_json(report)
@@ -50,9 +52,13 @@ def replay(
         typer.echo(state_report.as_text(report))
 
 
-def _source(ctx: typer.Context, from_file: Path | None) -> Iterable[RecordedEvent]:
-    if from_file is None:
-        return app_of(ctx).store.read()  # streamed: a large log is never held in memory
+def _whole_log(app: App) -> State:
+    from gpumod.commands.current_state import refold
+
+    return refold(app.store, None)  # streamed: a large log is never held in memory
+
+
+def _exported(from_file: Path) -> Iterable[RecordedEvent]:
     from gpumod.events.chain import verify_rows
     from gpumod.events.transfer import read_file, recorded
 
