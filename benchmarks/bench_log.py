@@ -91,7 +91,7 @@ class Size:
 
 
 FULL = Size(single_appends=600, batches=120, batch_size=100, append_rounds=6,
-            log_events=1_000_000, replay_rounds=2, cli_rounds=7)
+            log_events=1_000_000, replay_rounds=3, cli_rounds=7)
 QUICK = Size(single_appends=150, batches=30, batch_size=100, append_rounds=3,
              log_events=100_000, replay_rounds=1, cli_rounds=3)
 

@@ -8,6 +8,7 @@ at most CHECKPOINT_EVERY events: a fold that passes a multiple of it leaves a ch
 from __future__ import annotations
 
 import sqlite3
+import sys
 from contextlib import suppress
 
 from gpumod.events.fold_rows import fold_rows
@@ -29,7 +30,10 @@ CHECKPOINT_PREFIX = "checkpoint-"
 
 
 def current_state(store: EventStore) -> State:
-    snapshot = usable_snapshot(store)
+    # Without a snapshot of this gpumod's fold (a first run, an upgrade), a checkpoint left by
+    # `replay --until` or an earlier fold still saves folding from the first event.
+    snapshot = usable_snapshot(store) or latest_snapshot(
+        store, CHECKPOINT_PREFIX, sys.maxsize, projection_version())
     state = load_state(snapshot.state) if snapshot else State()
     start = state.position
     state = _fold_forward(store, state, None)

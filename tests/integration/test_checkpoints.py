@@ -77,3 +77,25 @@ def test_a_state_read_in_the_past_saves_the_checkpoints_it_passes(app: App) -> N
     state_at(app.store, 16)
 
     assert checkpoints(app) == [7, 14]
+
+
+def test_without_a_snapshot_the_current_state_starts_from_the_latest_checkpoint(
+    app: App,
+) -> None:
+    register_services(app.store, 30)
+    planted = refold(app.store, 28)
+    planted.services["planted"] = ServiceView("planted", {})
+    save_snapshot(app.store, "checkpoint-000000000028",
+                  Snapshot(28, projection_version(), dump_state(planted)))
+
+    state = current_state(app.store)
+
+    assert "planted" in state.services
+    assert state.position == 30
+
+
+def test_the_current_state_reads_to_the_end_through_several_checkpoints(app: App) -> None:
+    register_services(app.store, 30)
+
+    assert current_state(app.store) == refold(app.store, None)
+    assert current_state(app.store).position == 30
