@@ -62,15 +62,16 @@ def refold(store: EventStore, position: int | None) -> State:
 
 
 def _fold_forward(store: EventStore, state: State, until: int | None) -> State:
-    """Fold up to `until` (the end when None), one stretch between checkpoints at a time."""
-    while until is None or state.position < until:
-        stop = (state.position // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY
-        end = stop if until is None else min(stop, until)
-        fold.fold_rows(fold_rows(store, state.position, end), state)
-        if state.position == stop:
+    """Fold up to `until` (the head when None), one stretch between checkpoints at a time."""
+    head = store.head()[0]
+    last = head if until is None else min(until, head)
+    after = state.position
+    while after < last:
+        stop = min((after // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY, last)
+        fold.fold_rows(fold_rows(store, after, stop), state)
+        if stop % CHECKPOINT_EVERY == 0 and state.position == stop:
             _try_save(store, f"{CHECKPOINT_PREFIX}{stop:012d}", state)
-        elif state.position < end:
-            break  # the log ends before `end`
+        after = stop
     return state
 
 

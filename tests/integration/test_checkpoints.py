@@ -13,7 +13,7 @@ from gpumod.commands.current_state import current_state, refold, state_at
 from gpumod.events.snapshot_store import Snapshot, save_snapshot
 from gpumod.projections.snapshots import dump_state, projection_version
 from gpumod.projections.state import ServiceView
-from tests.integration.support import register_services
+from tests.integration.support import raw_execute, register_services
 
 EVERY = 7
 
@@ -99,3 +99,16 @@ def test_the_current_state_reads_to_the_end_through_several_checkpoints(app: App
 
     assert current_state(app.store) == refold(app.store, None)
     assert current_state(app.store).position == 30
+
+
+def test_an_event_removed_behind_gpumods_back_does_not_stop_the_fold_there(app: App) -> None:
+    # `audit verify` reports the gap; the state still covers every event that is left.
+    register_services(app.store, 30)
+    raw_execute(app.store.path, "DROP TRIGGER events_no_delete",
+                "DELETE FROM events WHERE position = 14")
+
+    state = current_state(app.store)
+
+    assert state.position == 30
+    assert "svc-0013" not in state.services
+    assert "svc-0029" in state.services
