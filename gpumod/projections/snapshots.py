@@ -32,7 +32,8 @@ def projection_version() -> str:
     for folder in ("projections", "events/catalogue"):
         for source in sorted((root / folder).glob("*.py")):
             digest.update(source.read_bytes())
-    for module in ("definitions.py", "events/registry.py", "events/base.py", "events/canonical.py"):
+    for module in ("definitions.py", "events/registry.py", "events/base.py", "events/canonical.py",
+                   "events/fold_rows.py"):
         digest.update((root / module).read_bytes())
     return digest.hexdigest()[:16]
 
