@@ -14,7 +14,8 @@ from pathlib import Path
 import orjson
 
 from gpumod.events.chain import verify_rows
-from gpumod.events.transfer import read_file, recorded
+from gpumod.events.export_files import read_file
+from gpumod.events.transfer import recorded
 from gpumod.projections.fold import fold
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -36,20 +37,36 @@ class Verified:
     head_hash: str
 
 
+class ChainCheck:
+    """Re-hashes rows as they pass through `passing`, so a file of any size is checked in one
+    read; raises ChainBroken at the first row that does not fit."""
+
+    def __init__(self) -> None:
+        self.count, self.head_hash = 0, codec.GENESIS_HASH
+
+    def passing(self, rows: Iterable[RawRow]) -> Iterator[RawRow]:
+        for row in rows:
+            position, expected = row[0], self.count + 1
+            if position != expected:
+                raise ChainBroken(expected, f"expected position {expected}, found {position} "
+                                  "(an event was removed or reordered)")
+            digest = codec.chain_hash(self.head_hash, *row[:9])
+            if digest != row[9]:
+                raise ChainBroken(position, "stored hash does not match the event's content "
+                                  "and the chain before it (changed, removed or reordered)")
+            self.count, self.head_hash = expected, digest
+            yield row
+
+    @property
+    def verified(self) -> Verified:
+        return Verified(self.count, self.head_hash)
+
+
 def verify_rows(rows: Iterable[RawRow]) -> Verified:
     """Re-hash every row in order; raise ChainBroken at the first one that does not fit."""
-    previous, expected_position = codec.GENESIS_HASH, 1
-    for row in rows:
-        position, stored_hash = row[0], row[9]
-        if position != expected_position:
-            raise ChainBroken(expected_position, f"expected position {expected_position}, "
-                              f"found {position} (an event was removed or reordered)")
-        digest = codec.chain_hash(previous, *row[:9])
-        if digest != stored_hash:
-            raise ChainBroken(position, "stored hash does not match the event's content "
-                              "and the chain before it (changed, removed or reordered)")
-        previous, expected_position = digest, expected_position + 1
-    return Verified(expected_position - 1, previous)
+    check = ChainCheck()
+    deque(check.passing(rows), maxlen=0)
+    return check.verified
 
 
 def verify_store(store: EventStore) -> Verified:

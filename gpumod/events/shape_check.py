@@ -10,7 +10,7 @@ Nested values are not checked: the fold takes them as they are (an older gpumod'
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 
@@ -23,14 +23,15 @@ from gpumod.events.errors import EventStoreError
 from gpumod.events.registry import event_class, has_current_shape
 
 
-def refuse_misread(rows: Iterable[RawRow]) -> None:
-    """Raise EventStoreError naming the first row whose data the fold would misread."""
+def refusing_misread(rows: Iterable[RawRow]) -> Iterator[RawRow]:
+    """The rows, as they pass; EventStoreError at the first whose data the fold would misread."""
     for row in rows:
         position, type_name, version, data = row[0], row[4], row[5], codec.loads(row[6])
         if has_current_shape(type_name, version, data) and not _fields_check(type_name)(data):
             raise EventStoreError(
                 f"position {position}: the data of this {type_name} is not in the form gpumod "
                 f"writes ({_difference(type_name, data)}); nothing was imported")
+        yield row
 
 
 @cache

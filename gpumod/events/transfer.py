@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from itertools import islice
 from typing import IO, TYPE_CHECKING, Any
 
 from gpumod.events import codec
 from gpumod.events.base import RecordedEvent
-from gpumod.events.chain import RAW_QUERY, RawRow, Verified, verify_rows
-from gpumod.events.errors import EventStoreError, StoreNotEmpty
-from gpumod.events.shape_check import refuse_misread
+from gpumod.events.chain import RAW_QUERY, ChainCheck, RawRow, Verified
+from gpumod.events.errors import StoreNotEmpty
+from gpumod.events.export_files import FIELDS
+from gpumod.events.shape_check import refusing_misread
 
 if TYPE_CHECKING:
     from gpumod.events.store import EventStore
 
-FIELDS = ("position", "stream", "version", "event_id", "type", "schema_version", "data",
-          "metadata", "recorded_at", "hash")
+IMPORT_BATCH = 5_000  # rows per INSERT: memory stays flat whatever the file's size
 
 
 def export_rows(store: EventStore) -> Iterator[RawRow]:
@@ -46,56 +45,26 @@ def write_csv(rows: Iterable[RawRow], out: IO[str]) -> int:
     return count
 
 
-def read_file(path: Path) -> list[RawRow]:
-    """Rows of an exported log, JSONL or CSV (told apart by the first character)."""
-    text = path.read_text(encoding="utf-8")
-    if not text.strip():
-        return []  # the JSONL export of an empty log
-    if text.lstrip().startswith("{"):
-        return [_jsonl_row(line, number) for number, line in enumerate(text.splitlines(), 1)
-                if line.strip()]
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None or tuple(header) != FIELDS:
-        raise EventStoreError(f"{path}: not a gpumod export (expected a JSONL file, or a CSV "
-                              f"file with the header {','.join(FIELDS)})")
-    return [_typed(row) for row in reader]
-
-
-def import_rows(store: EventStore, rows: list[RawRow]) -> Verified:
-    """Insert an exported log verbatim into an empty database, after verifying its chain."""
+def import_rows(store: EventStore, rows: Iterable[RawRow]) -> Verified:
+    """Insert an exported log verbatim into an empty database, checking its chain and its data
+    as the rows pass: all of it lands in one transaction, or none of it."""
     from sqlalchemy import func, select
 
     from gpumod.events.database import writing
     from gpumod.events.schema import events as table
 
-    verified = verify_rows(rows)
-    refuse_misread(rows)
+    check = ChainCheck()
+    checked = refusing_misread(check.passing(rows))
     with writing(store.engine) as conn:
         if conn.execute(select(func.count()).select_from(table)).scalar():
             raise StoreNotEmpty("the database already holds events; import only into an empty one")
-        if rows:  # an empty list would run a single INSERT ... DEFAULT VALUES
-            conn.execute(table.insert(), [_insert_values(row) for row in rows])
-    return verified
+        while batch := [_insert_values(row) for row in islice(checked, IMPORT_BATCH)]:
+            conn.execute(table.insert(), batch)
+    return check.verified
 
 
 def recorded(row: RawRow) -> RecordedEvent:
-    return RecordedEvent(*row[:6], codec.loads(row[6]), codec.loads(row[7]), row[8], row[9])
-
-
-def _jsonl_row(line: str, number: int) -> RawRow:
-    try:
-        record: dict[str, Any] = codec.loads(line)
-        return (record["position"], record["stream"], record["version"], record["event_id"],
-                record["type"], record["schema_version"], codec.dumps(record["data"]),
-                codec.dumps(record["metadata"]), record["recorded_at"], record["hash"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise EventStoreError(f"line {number}: not an exported event ({exc})") from None
-
-
-def _typed(row: list[str]) -> RawRow:
-    return (int(row[0]), row[1], int(row[2]), row[3], row[4], int(row[5]), row[6], row[7],
-            row[8], row[9])
+    return RecordedEvent.stored(*row[:6], codec.loads(row[6]), row[7], row[8], row[9])
 
 
 def _insert_values(row: RawRow) -> dict[str, Any]:

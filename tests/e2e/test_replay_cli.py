@@ -104,6 +104,22 @@ def test_replay_from_a_tampered_export_is_refused(removed: Gpumod, tmp_path: Pat
     assert refused.stdout == ""
 
 
+def test_an_export_tampered_after_the_until_point_is_still_refused(
+        removed: Gpumod, tmp_path: Path) -> None:
+    # The file is read as it is folded, but its whole chain is checked before anything is shown.
+    export = tmp_path / "log.jsonl"
+    removed.ok("events", "export", "--output", str(export))
+    lines = export.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert '"actor":"' in lines[20]
+    lines[20] = lines[20].replace('"actor":"', '"actor":"x', 1)
+    export.write_text("".join(lines), encoding="utf-8")
+
+    refused = removed.fails("replay", "--from", str(export), "--until", "3", "--json")
+
+    assert "position 21" in refused.stderr
+    assert refused.stdout == ""
+
+
 def write_presets(folder: Path, count: int) -> list[Path]:
     folder.mkdir()
     paths = []

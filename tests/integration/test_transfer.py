@@ -12,11 +12,12 @@ from gpumod.bootstrap import App
 from gpumod.commands.bus import Origin
 from gpumod.commands.errors import Rejected
 from gpumod.commands.messages import ImportConfiguration, RemoveService
-from gpumod.events import codec
+from gpumod.events import codec, transfer
 from gpumod.events.chain import verify_store
 from gpumod.events.errors import ChainBroken, EventStoreError, StoreNotEmpty
+from gpumod.events.export_files import iter_file, read_file
 from gpumod.events.store import EventStore
-from gpumod.events.transfer import export_rows, import_rows, read_file, write_csv, write_jsonl
+from gpumod.events.transfer import export_rows, import_rows, write_csv, write_jsonl
 from tests.conftest import StepClock
 from tests.integration.support import db_file, new_event, raw_rows, service
 
@@ -164,3 +165,46 @@ def test_the_export_of_an_empty_log_imports_as_an_empty_log(
 
     assert verified.count == 0
     assert raw_rows(tmp_path / "copy.db") == []
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transfer, "IMPORT_BATCH", 3)
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_an_import_in_many_batches_gives_an_identical_log(configured: App, tmp_path: Path) -> None:
+    exported = export_to(configured.store, tmp_path / "log.jsonl", "jsonl")
+    target = empty_store(tmp_path / "copy.db")
+
+    import_rows(target, iter_file(exported))
+
+    assert raw_rows(tmp_path / "copy.db") == raw_rows(db_file(configured.store))
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_an_import_that_breaks_after_several_batches_writes_nothing(
+        configured: App, tmp_path: Path) -> None:
+    exported = export_to(configured.store, tmp_path / "log.jsonl", "jsonl")
+    lines = exported.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert len(lines) > 10
+    lines[10] = lines[10].replace('"actor":"', '"actor":"x', 1)
+    exported.write_text("".join(lines), encoding="utf-8")
+    target = empty_store(tmp_path / "copy.db")
+
+    with pytest.raises(ChainBroken) as broken:
+        import_rows(target, iter_file(exported))
+
+    assert broken.value.position == 11
+    assert raw_rows(tmp_path / "copy.db") == []
+
+
+def test_a_csv_row_that_is_not_an_event_is_refused_naming_the_row(
+        configured: App, tmp_path: Path) -> None:
+    exported = export_to(configured.store, tmp_path / "log.csv", "csv")
+    lines = exported.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[3] = "three,not,numbers\n"
+    exported.write_text("".join(lines), encoding="utf-8")
+
+    with pytest.raises(EventStoreError, match="row 4: not an exported event"):
+        read_file(exported)

@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 
 from gpumod.events.base import RecordedEvent
-from gpumod.events.transfer import read_file, recorded
+from gpumod.events.export_files import read_file
+from gpumod.events.transfer import recorded
 from gpumod.projections.fold import fold
 from gpumod.projections.state import State, SwitchTimeline
 

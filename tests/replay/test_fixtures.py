@@ -8,8 +8,9 @@ import pytest
 
 from gpumod.commands.current_state import current_state
 from gpumod.events.chain import verify_rows, verify_store
+from gpumod.events.export_files import read_file
 from gpumod.events.store import EventStore
-from gpumod.events.transfer import import_rows, read_file, recorded
+from gpumod.events.transfer import import_rows, recorded
 from gpumod.projections.fold import fold
 from tests.conftest import StepClock
 from tests.replay.recorded import LOGS, as_json, expected

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from gpumod.adapters.cli.state_report import as_dict
-from gpumod.events.transfer import read_file, recorded
+from gpumod.events.export_files import read_file
+from gpumod.events.transfer import recorded
 from gpumod.projections.fold import fold
 from tests.e2e.conftest import Gpumod
 from tests.replay.recorded import LOGS, as_json

@@ -59,8 +59,8 @@ def export(
 def import_(file: Annotated[Path, typer.Argument(help="An export (JSONL or CSV).")],
             ctx: typer.Context) -> None:
     """Load an export into an empty database, after checking its hash chain."""
-    from gpumod.events.transfer import import_rows, read_file
+    from gpumod.events.export_files import iter_file
+    from gpumod.events.transfer import import_rows
 
-    rows = read_file(file)
-    verified = import_rows(app_of(ctx).store, rows)
+    verified = import_rows(app_of(ctx).store, iter_file(file))
     typer.echo(f"imported {verified.count} events (head {verified.head_hash})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from itertools import takewhile
 from pathlib import Path
@@ -33,14 +34,12 @@ def replay(
 ) -> None:
     """Rebuild state from events: services, modes, active mode, VRAM ledger."""
     from gpumod.adapters.cli import state_report
-    from gpumod.projections.fold import fold
 
     if rebuild:
         _rebuild(app_of(ctx))
         return
     if from_file is not None:
-        events = _exported(from_file)
-        state = fold(_until(events, until) if until is not None else events)
+        state = _replay_export(from_file, until)
     elif until is not None:
         state = _at(app_of(ctx), until)  # from the nearest checkpoint, not from the start
     else:
@@ -58,13 +57,19 @@ def _whole_log(app: App) -> State:
     return refold(app.store, None)  # streamed: a large log is never held in memory
 
 
-def _exported(from_file: Path) -> Iterable[RecordedEvent]:
-    from gpumod.events.chain import verify_rows
-    from gpumod.events.transfer import read_file, recorded
+def _replay_export(from_file: Path, until: str | None) -> State:
+    """Fold an export as it is read; the whole file's chain is checked, even past --until, so
+    an export that was altered is reported, not replayed."""
+    from gpumod.events.chain import ChainCheck
+    from gpumod.events.export_files import iter_file
+    from gpumod.events.transfer import recorded
+    from gpumod.projections.fold import fold
 
-    rows = read_file(from_file)
-    verify_rows(rows)  # an export that was altered is reported, not replayed
-    return [recorded(row) for row in rows]
+    rows = ChainCheck().passing(iter_file(from_file))
+    events = map(recorded, rows)
+    state = fold(_until(events, until) if until is not None else events)
+    deque(rows, maxlen=0)
+    return state
 
 
 def _at(app: App, until: str) -> State:
