@@ -70,16 +70,15 @@ def _fold_fields(state: State, rec: Envelope, data: dict[str, Any],
 
 def _unreadable(state: State, rec: Envelope, exc: Exception) -> None:
     state.anomalies.append(Anomaly(rec.position, rec.stream, rec.type,
-                                   f"cannot read this event ({_why(exc)}); written by a "
-                                   "newer gpumod?"))
+                                   f"cannot read this event ({_why(exc)})"))
 
 
 def _why(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return f"{exc.error_count()} invalid field(s)"
+        return f"{exc.error_count()} invalid field(s); `gpumod audit verify` checks the log"
     if isinstance(exc, JSONDecodeError):
-        return "its data is not JSON"
-    return str(exc)
+        return "its data is not JSON; `gpumod audit verify` checks the log"
+    return f"{exc}; written by a newer gpumod?"
 
 
 def fold(events: Iterable[RecordedEvent], state: State | None = None) -> State:
