@@ -2,7 +2,7 @@
 
 A 1,000,000-event export is ~700 MB of JSONL; read whole, `replay --from` and `events import`
 held ~4 GB. Rows are streamed instead: errors name the file's line, and the chain check
-(`chain.checked_rows`) runs as the rows pass.
+(`chain.ChainCheck`) runs as the rows pass.
 """
 
 from __future__ import annotations

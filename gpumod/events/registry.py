@@ -101,9 +101,7 @@ def logged_data(type_name: str, version: int, data: dict[str, Any]) -> dict[str,
     current version's fields, since only a validated model (an append) or a checked row (an
     import) ever put data in that shape there. Anything else goes through `current_data`.
     """
-    shape = SHAPES.get(type_name)  # has_current_shape, written out: a replay calls this per event
-    if shape is not None and shape[0] == version and type(data) is dict and (
-            data.keys() == shape[1]):
+    if has_current_shape(type_name, version, data):
         return data
     return current_data(type_name, version, data)
 
