@@ -1,7 +1,7 @@
 """Reading an exported log (JSONL or CSV) one event at a time, so a file of any size fits.
 
 A 1,000,000-event export is ~700 MB of JSONL; read whole, `replay --from` and `events import`
-held ~4 GB. Rows are streamed instead: errors name the file's line, and the chain check
+held ~4 GB. Rows are streamed instead: errors name the file and line, and the chain check
 (`chain.ChainCheck`) runs as the rows pass.
 """
 
@@ -30,7 +30,7 @@ def iter_file(path: Path) -> Iterator[RawRow]:
         if first == "{":
             for number, line in enumerate(handle, 1):
                 if line.strip():
-                    yield _jsonl_row(line, number)
+                    yield _jsonl_row(path, line, number)
             return
         yield from _csv_rows(path, csv.reader(handle))
 
@@ -44,14 +44,14 @@ def _first_character(start: str) -> str | None:
     return stripped[0] if stripped else None
 
 
-def _jsonl_row(line: str, number: int) -> RawRow:
+def _jsonl_row(path: Path, line: str, number: int) -> RawRow:
     try:
         record: dict[str, Any] = codec.loads(line)
         return (record["position"], record["stream"], record["version"], record["event_id"],
                 record["type"], record["schema_version"], codec.dumps(record["data"]),
                 codec.dumps(record["metadata"]), record["recorded_at"], record["hash"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise EventStoreError(f"line {number}: not an exported event ({exc})") from None
+        raise EventStoreError(f"{path}: line {number}: not an exported event ({exc})") from None
 
 
 def _csv_rows(path: Path, reader: Iterator[list[str]]) -> Iterator[RawRow]:
